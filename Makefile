@@ -1,0 +1,64 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+# The first Python >= 3.12 on the PATH (pyenv's shims honour .python-version).
+BOOT_PYTHON := $(shell for p in python3.12 python3.13 python3.14 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
+	then echo $$p; break; fi; done)
+
+.PHONY: run test lint format setup migrate seed bench-pipeline bench-pages bench-concurrency bench-context clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(BOOT_PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)"; exit 1; }
+	@test -x $(PY) || $(BOOT_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.installed
+	@mkdir -p var
+
+migrate: setup
+	$(PY) manage.py migrate --noinput -v 0
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	@echo ""
+	@echo "  Help desk: http://127.0.0.1:$(PORT)/"
+	@echo "  Staff workspace: http://127.0.0.1:$(PORT)/staff/   admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Demo logins (password: demo12345):"
+	@echo "    lead@example.com (support lead)   agent@example.com (support agent)"
+	@echo "    alice@example.com, bob@example.com (customers, portal at /portal/)"
+	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo ""
+	PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench-pipeline: migrate
+	$(PY) bench/pipeline.py
+
+bench-pages: migrate
+	$(PY) bench/pages.py
+
+bench-concurrency: migrate
+	$(PY) bench/concurrency.py
+
+bench-context: migrate
+	$(PY) bench/context_cost.py
+
+clean:
+	rm -rf $(VENV) var

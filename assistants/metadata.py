@@ -1,0 +1,31 @@
+"""The provider's metadata limits, checked before anything is sent (and in the admin's form)."""
+
+MAX_KEYS = 16
+MAX_KEY_LENGTH = 64
+MAX_VALUE_LENGTH = 512
+
+
+class MetadataError(ValueError):
+    pass
+
+
+def validate_metadata(metadata: dict) -> dict[str, str]:
+    """Return the metadata unchanged if it fits the limits; raise MetadataError saying why if not."""
+    if not isinstance(metadata, dict):
+        raise MetadataError("Metadata must be a mapping of strings to strings.")
+    if len(metadata) > MAX_KEYS:
+        raise MetadataError(f"Metadata has {len(metadata)} keys; the provider allows at most {MAX_KEYS}.")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            raise MetadataError(f"Metadata key {key!r} must be a non-empty string.")
+        if len(key) > MAX_KEY_LENGTH:
+            raise MetadataError(
+                f"Metadata key {key[:20]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}."
+            )
+        if not isinstance(value, str):
+            raise MetadataError(f"Metadata value of {key!r} must be a string, not {type(value).__name__}.")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise MetadataError(
+                f"Metadata value of {key!r} is {len(value)} characters; the limit is {MAX_VALUE_LENGTH}."
+            )
+    return metadata

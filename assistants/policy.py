@@ -1,0 +1,31 @@
+"""How the app that owns a thread (tickets) tells the engine what to do with it.
+
+assistants never imports tickets: tickets registers one function here in its AppConfig.ready().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ThreadPolicy:
+    reply_mode: str = "auto"  # "auto": publish replies, "draft": hold for staff, "off": no runs
+    reason: str = ""  # why replies are not published automatically, for staff
+    instructions: str = ""  # extra context for the model (ticket reference, language, ...)
+    metadata: dict[str, str] = field(default_factory=dict)  # mirrored to the provider
+    safety_identifier: str = ""  # a hashed customer id, never the id itself
+    owner_label: str = ""  # e.g. "T-1042", for logs and prompt cache keys
+
+
+_policy: Callable | None = None
+
+
+def register(func: Callable) -> None:
+    global _policy
+    _policy = func
+
+
+def for_thread(thread) -> ThreadPolicy:
+    return _policy(thread) if _policy else ThreadPolicy()

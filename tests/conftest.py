@@ -1,0 +1,66 @@
+import os
+import socket
+
+import pytest
+from django.db import connection
+
+from assistants import services
+from assistants.models import Run
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        if host not in _LOOPBACK and not str(host).startswith("127."):
+            raise RuntimeError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch, settings):
+    """A fake key, and any connection outside loopback fails loudly."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        message = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+        if REQUIRE_SERVICES:
+            pytest.fail(message + " (REQUIRE_SERVICES=1 turns this skip into a failure)")
+        pytest.skip(message)
+
+
+class Enqueued(list):
+    """What the code sent to the broker, recorded instead of sent (tests without a worker)."""
+
+
+@pytest.fixture(autouse=True)
+def enqueued(request, monkeypatch):
+    calls = Enqueued()
+    if request.node.get_closest_marker("worker") is None:
+        monkeypatch.setattr(services, "enqueue_step", lambda run_id, delay=0.0: calls.append((run_id, delay)))
+    return calls
+
+
+@pytest.fixture
+def drain():
+    """Advance every active run until none is left, as a worker would (without the waits)."""
+
+    def _drain(max_steps: int = 200) -> int:
+        steps = 0
+        while steps < max_steps:
+            active = list(Run.objects.filter(status__in=Run.ACTIVE).values_list("pk", flat=True))
+            if not active:
+                return steps
+            for run_id in active:
+                services.run_advance(run_id=run_id)
+                steps += 1
+        raise AssertionError(f"runs still active after {max_steps} steps")
+
+    return _drain

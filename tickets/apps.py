@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class TicketsConfig(AppConfig):
+    name = "tickets"
+    verbose_name = "Help desk"
+
+    def ready(self) -> None:
+        from assistants import policy
+        from tickets import assistant_hooks
+
+        policy.register(assistant_hooks.policy_for_thread)

@@ -1,0 +1,136 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from assistants.models import Thread
+
+
+def validate_half_step_rating(value: Decimal) -> None:
+    if value is None:
+        return
+    if not (Decimal("1.0") <= value <= Decimal("5.0")) or (value * 2) % 1 != 0:
+        raise ValidationError("A rating is 1.0 to 5.0 in steps of 0.5.")
+
+
+class CustomerProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_profile")
+    is_premium = models.BooleanField(default=False)
+    language = models.CharField(max_length=10, blank=True, help_text="Preferred language, e.g. 'en'.")
+    company = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one rule for which tickets a user may open: staff see all, customers their own."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(customer=user)
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending customer"
+        ON_HOLD = "on_hold", "On hold"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    class AIMode(models.TextChoices):
+        AUTO = "auto", "Auto: the assistant replies"
+        DRAFT = "draft", "Draft: staff approve"
+        OFF = "off", "Off"
+
+    subject = models.CharField(max_length=200)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tickets")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    ai_mode = models.CharField(max_length=5, choices=AIMode.choices, default=AIMode.AUTO)
+    escalated = models.BooleanField(default=False)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(max_length=300, blank=True)
+    feedback_rating = models.DecimalField(
+        max_digits=2, decimal_places=1, null=True, blank=True, validators=[validate_half_step_rating]
+    )
+    feedback_comment = models.TextField(blank=True)
+    language_preference = models.CharField(max_length=10, blank=True)
+    conversation_topic = models.CharField(max_length=60, blank=True)
+    user_is_premium = models.BooleanField(default=False, help_text="Copied from the customer's profile.")
+    thread = models.OneToOneField(Thread, on_delete=models.PROTECT, related_name="ticket")
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Last activity (a message, a change): the inbox sorts by it.
+    updated_at = models.DateTimeField(auto_now=True)
+    last_message_preview = models.CharField(max_length=140, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["-updated_at"], name="ticket_updated"),
+            models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
+            models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee_status"),
+            models.Index(fields=["priority", "-updated_at"], name="ticket_priority_updated"),
+            models.Index(fields=["-updated_at"], condition=Q(escalated=True), name="ticket_escalated_updated"),
+            models.Index(fields=["customer", "-updated_at"], name="ticket_customer_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(feedback_rating__isnull=True)
+                | Q(feedback_rating__gte=Decimal("1.0"), feedback_rating__lte=Decimal("5.0")),
+                name="feedback_rating_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"T-{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class FlagChange(models.Model):
+    """Audit of a ticket flag: who (a person, or the assistant's run) changed what, and when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="flag_changes")
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=300, blank=True)
+    new_value = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run = models.ForeignKey("assistants.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} -> {self.new_value!r}"

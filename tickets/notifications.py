@@ -1,0 +1,77 @@
+"""Email notifications. Each takes ids, reads committed rows, and sends with Django's email.
+
+A customer is only ever emailed a message that passes Message.objects.public(): internal notes
+and drafts cannot reach an inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from assistants.models import Message, Run
+from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+def _send(subject: str, body: str, recipients: list[str]) -> None:
+    recipients = [r for r in recipients if r]
+    if not recipients:
+        return
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+    except Exception:  # noqa: BLE001 - a mail server outage must not undo the reply
+        logger.exception("could not send %r to %s", subject, recipients)
+
+
+def _link(name: str, ticket: Ticket) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=[ticket.pk])
+
+
+def reply_published(message_id: int) -> None:
+    message = Message.objects.public().filter(pk=message_id, role=Message.Role.ASSISTANT).first()
+    if message is None:
+        return
+    ticket = Ticket.objects.select_related("customer").filter(thread_id=message.thread_id).first()
+    if ticket is None:
+        return
+    body = (
+        f"Hello {ticket.customer.get_short_name() or ticket.customer.email},\n\n"
+        f"There is a new reply on your ticket {ticket.reference} ({ticket.subject}):\n\n"
+        f"{message.body}\n\n"
+        f"Reply or follow the ticket here: {_link('portal:ticket', ticket)}\n"
+    )
+    _send(f"[{ticket.reference}] New reply: {ticket.subject}", body, [ticket.customer.email])
+
+
+def _staff_recipients(ticket: Ticket) -> list[str]:
+    if ticket.assignee_id:
+        return [ticket.assignee.email]
+    return list(User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True))
+
+
+def escalated(ticket_id: int) -> None:
+    ticket = Ticket.objects.select_related("assignee").get(pk=ticket_id)
+    body = (
+        f"Ticket {ticket.reference} ({ticket.subject}) needs a person.\n\n"
+        f"Reason: {ticket.escalation_reason}\n\nOpen it: {_link('staff:ticket', ticket)}\n"
+    )
+    _send(f"[{ticket.reference}] Escalated: {ticket.subject}", body, _staff_recipients(ticket))
+
+
+def run_needs_staff(run_id: int) -> None:
+    run = Run.objects.get(pk=run_id)
+    ticket = Ticket.objects.select_related("assignee").filter(thread_id=run.thread_id).first()
+    if ticket is None:
+        return
+    body = (
+        f"The assistant could not answer ticket {ticket.reference}: {run.error_message}\n\n"
+        f"Open it: {_link('staff:ticket', ticket)}\n"
+    )
+    _send(f"[{ticket.reference}] Assistant needs attention", body, _staff_recipients(ticket))

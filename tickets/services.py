@@ -1,0 +1,363 @@
+"""Help-desk actions. Views and tools call these; each keeps its own rule in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from assistants import services as assistant
+from assistants.metadata import validate_metadata
+from assistants.models import Attachment, Message, Run, Thread
+from tickets import notifications
+from tickets.models import CustomerProfile, FlagChange, Ticket, validate_half_step_rating
+
+User = get_user_model()
+logger = logging.getLogger(__name__)
+
+# Flags mirrored to the provider's conversation metadata (strings only, see assistants.metadata).
+RESERVED_METADATA_KEYS = (
+    "ticket",
+    "customer_id",
+    "escalated",
+    "feedback_rating",
+    "language_preference",
+    "user_is_premium",
+    "conversation_topic",
+)
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+def customer_create(*, email: str, password: str, first_name: str = "", is_premium: bool = False) -> User:
+    user = User.objects.create_user(username=email, email=email, password=password, first_name=first_name)
+    CustomerProfile.objects.create(user=user, is_premium=is_premium)
+    return user
+
+
+# --- the metadata mirror and the assistant's view of a ticket -------------------------------
+
+
+def ticket_metadata(ticket: Ticket) -> dict[str, str]:
+    typed = {
+        "ticket": ticket.reference,
+        "customer_id": str(ticket.customer_id),
+        "escalated": "true" if ticket.escalated else "false",
+        "feedback_rating": str(ticket.feedback_rating) if ticket.feedback_rating is not None else "",
+        "language_preference": ticket.language_preference,
+        "user_is_premium": "true" if ticket.user_is_premium else "false",
+        "conversation_topic": ticket.conversation_topic,
+    }
+    custom = {k: v for k, v in ticket.thread.custom_metadata.items() if k not in typed}
+    return validate_metadata({**typed, **custom})
+
+
+def safety_identifier(user_id: int) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:customer:{user_id}".encode()).hexdigest()[:32]
+
+
+def _mark_metadata_dirty(ticket: Ticket) -> None:
+    Thread.objects.filter(pk=ticket.thread_id).update(metadata_dirty=True)
+    transaction.on_commit(partial(_push_metadata, ticket.thread_id))
+
+
+def _push_metadata(thread_id: int) -> None:
+    from assistants import tasks
+
+    push = getattr(tasks, "sync_thread_metadata", None)
+    if push is None:
+        return
+    try:
+        push.delay(thread_id)
+    except Exception:  # noqa: BLE001 - the dirty flag stays set; the sweeper pushes it later
+        logger.warning("broker unavailable; metadata of thread %s waits for the sweeper", thread_id)
+
+
+def _record(ticket: Ticket, field: str, old, new, *, by=None, run: Run | None = None, reason: str = "") -> None:
+    if str(old) == str(new):
+        return
+    FlagChange.objects.create(
+        ticket=ticket,
+        field=field,
+        old_value="" if old is None else str(old)[:300],
+        new_value="" if new is None else str(new)[:300],
+        changed_by=by,
+        run=run,
+        reason=reason[:300],
+    )
+
+
+def _touch(ticket: Ticket, preview: str | None = None) -> None:
+    fields = {"updated_at": timezone.now()}
+    if preview is not None:
+        fields["last_message_preview"] = preview[:140]
+    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+ALLOWED_UPLOAD_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+}
+ALLOWED_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv", ".zip"}
+
+
+def validate_upload(upload) -> None:
+    """Size and type limits, checked before anything is stored."""
+    name = upload.name or ""
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if upload.size > settings.HELPDESK_MAX_UPLOAD_BYTES:
+        limit_mb = settings.HELPDESK_MAX_UPLOAD_BYTES / (1024 * 1024)
+        raise ValidationError(f"{name} is too large: the limit is {limit_mb:.0f} MB.")
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
+    if ext not in ALLOWED_EXTENSIONS or (content_type and content_type not in ALLOWED_UPLOAD_TYPES):
+        raise ValidationError(f"{name}: this type of file is not accepted (images, PDF, text, CSV or ZIP).")
+
+
+def _attach(message: Message, files) -> None:
+    for upload in files or ():
+        validate_upload(upload)
+        Attachment.objects.create(
+            message=message,
+            file=upload,
+            filename=upload.name[:255],
+            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            size=upload.size,
+        )
+
+
+# --- customer actions ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
+    """Open a ticket with its first message; the assistant is asked on commit."""
+    for upload in files or ():
+        validate_upload(upload)
+    profile = CustomerProfile.objects.filter(user=customer).first()
+    thread = assistant.thread_create()
+    ticket = Ticket.objects.create(
+        subject=subject.strip()[:200],
+        customer=customer,
+        thread=thread,
+        ai_mode=settings.HELPDESK_DEFAULT_AI_MODE,
+        user_is_premium=bool(profile and profile.is_premium),
+        language_preference=(profile.language if profile else "") or "",
+        last_message_preview=body.strip()[:140],
+    )
+    message = assistant.message_add(thread=thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    _attach(message, files)
+    assistant.run_request(thread=thread)
+    return ticket
+
+
+@transaction.atomic
+def customer_reply(*, ticket: Ticket, customer: User, body: str, files=()) -> Message:
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied("Not your ticket.")
+    for upload in files or ():
+        validate_upload(upload)
+    message = assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    _attach(message, files)
+    if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
+        _set_status(ticket, Ticket.Status.OPEN, by=customer, reason="The customer replied.")
+    _touch(ticket, body)
+    assistant.run_request(thread=ticket.thread)
+    return message
+
+
+def customer_asks_for_human(*, ticket: Ticket, customer: User) -> None:
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied("Not your ticket.")
+    ticket_escalate(ticket=ticket, reason="The customer asked to talk to a person.", by=customer)
+
+
+@transaction.atomic
+def ticket_rate(*, ticket: Ticket, customer: User, rating: Decimal, comment: str = "") -> Ticket:
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied("Not your ticket.")
+    if ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        raise ValidationError("You can rate a ticket once it is resolved.")
+    rating = Decimal(str(rating))
+    validate_half_step_rating(rating)
+    _record(ticket, "feedback_rating", ticket.feedback_rating, rating, by=customer)
+    ticket.feedback_rating = rating
+    ticket.feedback_comment = comment.strip()
+    ticket.save(update_fields=["feedback_rating", "feedback_comment", "updated_at"])
+    _mark_metadata_dirty(ticket)
+    return ticket
+
+
+# --- staff actions -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = False, files=()) -> Message:
+    """A public reply to the customer, or an internal note that only staff (and the assistant) see.
+    A public reply takes over from the assistant: AI mode auto becomes draft."""
+    for upload in files or ():
+        validate_upload(upload)
+    message = assistant.message_add(
+        thread=ticket.thread,
+        role=Message.Role.DEVELOPER if internal else Message.Role.ASSISTANT,
+        body=body.strip(),
+        author=staff,
+        visibility=Message.Visibility.INTERNAL if internal else Message.Visibility.PUBLIC,
+    )
+    _attach(message, files)
+    if internal:
+        _touch(ticket)
+        return message
+    if ticket.ai_mode == Ticket.AIMode.AUTO:
+        _record(ticket, "ai_mode", ticket.ai_mode, Ticket.AIMode.DRAFT, by=staff, reason="A person replied.")
+        ticket.ai_mode = Ticket.AIMode.DRAFT
+    if ticket.first_response_at is None:
+        ticket.first_response_at = message.published_at
+    if ticket.status == Ticket.Status.NEW:
+        ticket.status = Ticket.Status.OPEN
+    ticket.last_message_preview = body.strip()[:140]
+    ticket.save(update_fields=["ai_mode", "first_response_at", "status", "last_message_preview", "updated_at"])
+    transaction.on_commit(partial(notifications.reply_published, message.pk))
+    return message
+
+
+@transaction.atomic
+def draft_approve(*, message: Message, staff: User, body: str | None = None) -> Message:
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.draft_state != Message.DraftState.DRAFT:
+        raise ValidationError("This draft was already handled.")
+    now = timezone.now()
+    if body is not None and body.strip() and body.strip() != locked.body:
+        locked.metadata = {**locked.metadata, "original_body": locked.body, "edited_by": staff.pk}
+        locked.body = body.strip()
+    locked.draft_state = Message.DraftState.PUBLISHED
+    locked.published_at = now
+    locked.published_by = staff
+    locked.save(update_fields=["body", "metadata", "draft_state", "published_at", "published_by"])
+    ticket = Ticket.objects.select_for_update().get(thread_id=locked.thread_id)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    if ticket.status == Ticket.Status.NEW:
+        ticket.status = Ticket.Status.OPEN
+    ticket.last_message_preview = locked.body[:140]
+    ticket.save(update_fields=["first_response_at", "status", "last_message_preview", "updated_at"])
+    assistant.refresh_ai_state(ticket.thread)
+    transaction.on_commit(partial(notifications.reply_published, locked.pk))
+    return locked
+
+
+@transaction.atomic
+def draft_discard(*, message: Message, staff: User) -> Message:
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.draft_state != Message.DraftState.DRAFT:
+        raise ValidationError("This draft was already handled.")
+    locked.draft_state = Message.DraftState.DISCARDED
+    locked.metadata = {**locked.metadata, "discarded_by": staff.pk}
+    locked.save(update_fields=["draft_state", "metadata"])
+    assistant.refresh_ai_state(locked.thread)
+    return locked
+
+
+def ask_assistant(*, ticket: Ticket, staff: User) -> Run | None:
+    return assistant.run_request(thread=ticket.thread, trigger=Run.Trigger.STAFF, requested_by=staff)
+
+
+def run_retry(*, run: Run, staff: User | None) -> Run | None:
+    if run.is_active:
+        raise ValidationError("This run is still going.")
+    return assistant.run_request(thread=run.thread, trigger=Run.Trigger.RETRY, requested_by=staff, retry_of=run)
+
+
+@transaction.atomic
+def ticket_escalate(*, ticket: Ticket, reason: str, by: User | None = None, run: Run | None = None) -> Ticket:
+    """Hand the ticket to a person: auto replies stop (they become drafts) and staff are told."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if locked.escalated:
+        return locked
+    _record(locked, "escalated", False, True, by=by, run=run, reason=reason)
+    locked.escalated = True
+    locked.escalated_at = timezone.now()
+    locked.escalation_reason = reason[:300]
+    if locked.status in (Ticket.Status.NEW, Ticket.Status.PENDING):
+        locked.status = Ticket.Status.OPEN
+    locked.save(update_fields=["escalated", "escalated_at", "escalation_reason", "status", "updated_at"])
+    _mark_metadata_dirty(locked)
+    transaction.on_commit(partial(notifications.escalated, locked.pk))
+    return locked
+
+
+@transaction.atomic
+def ticket_deescalate(*, ticket: Ticket, by: User) -> Ticket:
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if not locked.escalated:
+        return locked
+    _record(locked, "escalated", True, False, by=by)
+    locked.escalated = False
+    locked.escalation_reason = ""
+    locked.save(update_fields=["escalated", "escalation_reason", "updated_at"])
+    _mark_metadata_dirty(locked)
+    return locked
+
+
+def _set_status(ticket: Ticket, status: str, *, by=None, reason: str = "") -> None:
+    _record(ticket, "status", ticket.status, status, by=by, reason=reason)
+    ticket.status = status
+    ticket.resolved_at = (
+        timezone.now()
+        if status == Ticket.Status.RESOLVED
+        else (ticket.resolved_at if status == Ticket.Status.CLOSED else None)
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(status=status, resolved_at=ticket.resolved_at, updated_at=timezone.now())
+
+
+EDITABLE_FIELDS = {"status", "priority", "assignee", "ai_mode", "conversation_topic", "language_preference"}
+MIRRORED_FIELDS = {"conversation_topic", "language_preference"}
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
+    """Change status, priority, assignee, AI mode or a mirrored flag, with an audit record each."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    for field, value in changes.items():
+        if field == "status":
+            if value not in Ticket.Status.values:
+                raise ValidationError(f"Unknown status {value!r}.")
+            if value != locked.status:
+                _set_status(locked, value, by=by)
+            continue
+        if field == "ai_mode" and value not in Ticket.AIMode.values:
+            raise ValidationError(f"Unknown AI mode {value!r}.")
+        if field == "priority" and int(value) not in Ticket.Priority.values:
+            raise ValidationError(f"Unknown priority {value!r}.")
+        attr = "assignee_id" if field == "assignee" else field
+        new = value.pk if field == "assignee" and value is not None else value
+        if field == "priority":
+            new = int(value)
+        _record(locked, field, getattr(locked, attr), new, by=by)
+        setattr(locked, attr, new)
+    locked.save()
+    if MIRRORED_FIELDS & set(changes):
+        _mark_metadata_dirty(locked)
+    return locked
+
+
+def bump_first_response(ticket_id: int, at) -> None:
+    Ticket.objects.filter(pk=ticket_id, first_response_at__isnull=True).update(first_response_at=at)
