@@ -98,7 +98,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        lead = self._staff("lead@example.com", "Lena", superuser=True, group="Support lead")
+        lead = self._staff("lead@example.com", "Lena", superuser=False, group="Support lead")
         agent = self._staff("agent@example.com", "Arjun", superuser=False, group="Support agent")
         alice = self._customer("alice@example.com", "Alice", premium=True)
         bob = self._customer("bob@example.com", "Bob", premium=False)
