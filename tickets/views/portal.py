@@ -1,18 +1,242 @@
-"""Customer portal views (to be completed: open, reply, rate, live updates)."""
+"""Customer portal: my tickets, open a ticket, the conversation (live), reply, ask for a person, rate.
 
+Every view reaches a ticket through _get_ticket_for_customer() and its messages through
+Message.objects.public(): the two visibility rules, asked the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from assistants.models import Attachment, Thread
+from tickets import ratelimit, services
+from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm
 from tickets.models import Ticket
+
+TEMPLATE = "portal/ticket.html"
+RATE_LIMITED = "You are sending messages too quickly. Please wait a minute and try again."
+# How often the conversation asks for news: fast while the assistant works, slower while a
+# person is expected to answer (a draft awaits approval, or the ticket was handed to the team).
+POLL_WHILE_RUNNING = "1s"
+POLL_WHILE_WAITING_FOR_A_PERSON = "5s"
+
+
+def _get_ticket_for_customer(request, pk: int) -> Ticket:
+    tickets = Ticket.objects.visible_to(request.user).filter(customer=request.user).select_related("thread")
+    return get_object_or_404(tickets, pk=pk)
+
+
+def _public_messages(ticket: Ticket):
+    return ticket.thread.messages.public().prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
+    )
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _from_micros(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1_000_000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return default
+
+
+def _live(ticket: Ticket, *, after: int, since: int) -> dict:
+    """The state of the live element: what it says and whether (how often) it polls."""
+    answering = ticket.thread.ai_state == Thread.AIState.RUNNING
+    waiting_for_person = ticket.is_open and (ticket.escalated or ticket.thread.ai_state == Thread.AIState.DRAFT_WAITING)
+    if answering:
+        poll = POLL_WHILE_RUNNING
+    elif waiting_for_person:
+        poll = POLL_WHILE_WAITING_FOR_A_PERSON
+    else:
+        poll = ""
+    return {"answering": answering, "poll": poll, "after": after, "since": since}
+
+
+def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
+    """New public messages since the page's cursor: those after seq `after`, plus drafts that
+    staff approved after `since` (they keep their older seq, so `after` alone would miss them)."""
+    now = timezone.now()
+    since = _from_micros(since_raw)
+    new = Q(seq__gt=after)
+    if since is not None:
+        new |= Q(seq__lte=after, published_by__isnull=False, published_at__gt=since)
+    fresh = list(_public_messages(ticket).filter(new))
+    last_seq = max([after, *(m.seq for m in fresh)])
+    return {
+        "ticket": ticket,
+        "new_messages": fresh,
+        "live": _live(ticket, after=last_seq, since=_micros(now)),
+    }
+
+
+def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: int = 200):
+    now = timezone.now()
+    thread_messages = list(_public_messages(ticket))
+    after = thread_messages[-1].seq if thread_messages else 0
+    context = {
+        "ticket": ticket,
+        "thread_messages": thread_messages,
+        "live": _live(ticket, after=after, since=_micros(now)),
+        "reply_form": reply_form or ReplyForm(),
+        "can_rate": ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED),
+        "rate_form": rate_form
+        or RateForm(
+            initial={
+                "rating": str(ticket.feedback_rating) if ticket.feedback_rating else None,
+                "comment": ticket.feedback_comment,
+            }
+        ),
+    }
+    return render(request, TEMPLATE, context, status=status)
+
+
+def _form_error(request, template: str, context: dict, *, target: str, status: int = 400):
+    """A form with its errors, in place: htmx 2 does not swap a 4xx unless told where."""
+    response = render(request, template, context, status=status)
+    if request.htmx:
+        response = reswap(retarget(response, target), "outerHTML")
+    return response
 
 
 @login_required
+@require_GET
 def ticket_list(request):
-    tickets = Ticket.objects.visible_to(request.user).filter(customer=request.user)
+    tickets = (
+        Ticket.objects.visible_to(request.user)
+        .filter(customer=request.user)
+        .only("id", "subject", "status", "escalated", "feedback_rating", "created_at", "updated_at")
+    )
     return render(request, "portal/tickets.html", {"tickets": tickets})
 
 
 @login_required
+def ticket_new(request):
+    if request.method != "POST":
+        return render(request, "portal/new.html", {"form": TicketOpenForm()})
+    form = TicketOpenForm(request.POST, request.FILES)
+    if not ratelimit.customer_may_post(request.user):
+        form.is_valid()
+        form.add_error(None, RATE_LIMITED)
+        return _form_error(request, "portal/new.html#open_form", {"form": form}, target="#open-form", status=429)
+    if form.is_valid():
+        try:
+            ticket = services.ticket_open(
+                customer=request.user,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["message"],
+                files=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            form.add_error("attachments", exc)
+        else:
+            url = reverse("portal:ticket", args=[ticket.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if not request.htmx:
+        return render(request, "portal/new.html", {"form": form}, status=400)
+    return _form_error(request, "portal/new.html#open_form", {"form": form}, target="#open-form")
+
+
+@login_required
+@require_GET
 def ticket(request, pk: int):
-    ticket = get_object_or_404(Ticket.objects.visible_to(request.user).filter(customer=request.user), pk=pk)
-    return render(request, "portal/ticket.html", {"ticket": ticket, "messages_": ticket.thread.messages.public()})
+    return _page(request, _get_ticket_for_customer(request, pk))
+
+
+@login_required
+@require_GET
+def updates(request, pk: int):
+    ticket = _get_ticket_for_customer(request, pk)
+    context = _updates(ticket, after=_int(request.GET.get("after")), since_raw=request.GET.get("since"))
+    return render(request, f"{TEMPLATE}#updates", context)
+
+
+@login_required
+@require_POST
+def reply(request, pk: int):
+    ticket = _get_ticket_for_customer(request, pk)
+    form = ReplyForm(request.POST, request.FILES)
+    if not ratelimit.customer_may_post(request.user):
+        form.is_valid()
+        form.add_error(None, RATE_LIMITED)
+        return _reply_error(request, ticket, form, status=429)
+    if form.is_valid():
+        try:
+            services.customer_reply(
+                ticket=ticket,
+                customer=request.user,
+                body=form.cleaned_data["message"],
+                files=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            form.add_error("attachments", exc)
+        else:
+            if not request.htmx:
+                return redirect("portal:ticket", pk=ticket.pk)
+            # The fresh form, plus (out of band) the new messages and a live element that polls again.
+            ticket = _get_ticket_for_customer(request, pk)
+            context = _updates(ticket, after=_int(request.POST.get("after")), since_raw=request.POST.get("since"))
+            return render(request, f"{TEMPLATE}#reply_sent", {**context, "reply_form": ReplyForm()})
+    return _reply_error(request, ticket, form)
+
+
+def _reply_error(request, ticket: Ticket, form: ReplyForm, *, status: int = 400):
+    if not request.htmx:
+        return _page(request, ticket, reply_form=form, status=status)
+    return _form_error(
+        request, f"{TEMPLATE}#reply_form", {"ticket": ticket, "reply_form": form}, target="#reply-form", status=status
+    )
+
+
+@login_required
+@require_POST
+def human(request, pk: int):
+    ticket = _get_ticket_for_customer(request, pk)
+    services.customer_asks_for_human(ticket=ticket, customer=request.user)
+    flash.success(request, "A member of our team will reply here.")
+    return redirect("portal:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def rate(request, pk: int):
+    ticket = _get_ticket_for_customer(request, pk)
+    form = RateForm(request.POST)
+    if ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        form.is_valid()
+        form.add_error(None, "You can rate a ticket once it is resolved.")
+        return _page(request, ticket, rate_form=form, status=400)
+    if form.is_valid():
+        try:
+            services.ticket_rate(
+                ticket=ticket,
+                customer=request.user,
+                rating=form.cleaned_data["rating"],
+                comment=form.cleaned_data["comment"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, "Thank you for your feedback.")
+            return redirect("portal:ticket", pk=ticket.pk)
+    return _page(request, ticket, rate_form=form, status=400)
