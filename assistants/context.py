@@ -1,0 +1,94 @@
+"""The context budget: keep the input of one run under ASSISTANT_CONTEXT_BUDGET tokens.
+
+With a remote conversation every response re-sends the whole history as input, so the cost of a
+run grows with the ticket. After each response the provider records the tokens the next run will
+start from (``Thread.context_tokens``); once that passes the budget, the next run moves the thread
+to a new conversation seeded with a summary and the latest messages. The old conversation ids stay
+in ``Thread.remote_history``.
+
+The summary is built locally (the first customer message, which usually states the problem, plus a
+count of what was left out) rather than by a model call: it costs nothing, cannot fail or time out,
+and is deterministic. The latest messages carry the current state of the conversation; staff notes
+and the ticket's own instructions are re-sent with every run anyway.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from assistants.models import Message, Thread
+
+SEED_MAX_MESSAGES = 30
+FIRST_MESSAGE_CHARS = 1500
+ROLES = {Message.Role.USER: "user", Message.Role.ASSISTANT: "assistant", Message.Role.DEVELOPER: "developer"}
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def over_budget(thread: Thread) -> bool:
+    budget = settings.ASSISTANT_CONTEXT_BUDGET
+    return bool(budget) and bool(thread.remote_id) and thread.context_tokens > budget
+
+
+def record_usage(thread: Thread, tokens: int) -> None:
+    """What the conversation holds after a response: the next run starts from here."""
+    thread.context_tokens = tokens
+    Thread.objects.filter(pk=thread.pk).update(context_tokens=tokens)
+
+
+def _history(thread: Thread, exclude: list[int]):
+    return (
+        thread.messages.exclude(pk__in=exclude)
+        .exclude(draft_state__in=[Message.DraftState.DRAFT, Message.DraftState.DISCARDED])
+        .prefetch_related("attachments")
+        .order_by("seq")
+    )
+
+
+def _text(message: Message) -> str:
+    names = [a.filename for a in message.attachments.all()]
+    return message.body + (f"\n[attachments: {', '.join(names)}]" if names else "")
+
+
+def seed_items(thread: Thread, *, exclude: list[int] | None = None) -> list[dict]:
+    """Items for a new conversation: a summary of what is left out, then the latest messages that
+    fit in half the budget (at most SEED_MAX_MESSAGES)."""
+    messages = list(_history(thread, exclude or []))
+    allowance = max(settings.ASSISTANT_CONTEXT_BUDGET // 2, 500)
+    latest: list[Message] = []
+    used = 0
+    for message in reversed(messages):
+        cost = estimate_tokens(_text(message))
+        if latest and (used + cost > allowance or len(latest) >= SEED_MAX_MESSAGES):
+            break
+        latest.append(message)
+        used += cost
+    latest.reverse()
+    left_out = messages[: len(messages) - len(latest)]
+    items: list[dict] = []
+    if left_out:
+        first = next((m for m in messages if m.role == Message.Role.USER), None)
+        summary = f"Summary of the earlier conversation on this ticket ({len(left_out)} earlier messages not shown)."
+        if first is not None:
+            summary += f"\nThe customer's first message was:\n{first.body[:FIRST_MESSAGE_CHARS]}"
+        items.append({"type": "message", "role": "developer", "content": summary})
+    for message in latest:
+        items.append({"type": "message", "role": ROLES.get(message.role, "user"), "content": _text(message)})
+    return items
+
+
+def record_new_conversation(thread: Thread, new_id: str, *, reason: str) -> None:
+    """Point the thread at its new conversation; the old id goes to remote_history with the reason."""
+    with transaction.atomic():
+        locked = Thread.objects.select_for_update().get(pk=thread.pk)
+        history = list(locked.remote_history or [])
+        if locked.remote_id:
+            history.append({"id": locked.remote_id, "reason": reason, "at": timezone.now().isoformat()})
+        Thread.objects.filter(pk=thread.pk).update(remote_id=new_id, remote_history=history, context_tokens=0)
+    thread.remote_id, thread.remote_history, thread.context_tokens = new_id, history, 0
