@@ -7,6 +7,8 @@ from django.db import connection
 from assistants import services
 from assistants.models import Run
 
+pytest_plugins = ["tests.worker"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _real_connect = socket.socket.connect
