@@ -35,8 +35,7 @@ def finished_threads(cutoff):
     return Thread.objects.filter(pk__in=done)
 
 
-def _collect(user) -> dict:
-    thread_ids = list(Ticket.objects.filter(customer=user).values_list("thread_id", flat=True))
+def _collect(thread_ids: list[int]) -> dict:
     conversations: list[str] = []
     for remote_id, history in Thread.objects.filter(pk__in=thread_ids).values_list("remote_id", "remote_history"):
         if remote_id:
@@ -60,14 +59,28 @@ def _collect(user) -> dict:
 
 
 def on_user_pre_delete(sender, instance, **kwargs) -> None:
-    setattr(instance, _PURGE_ATTR, _collect(instance))
+    thread_ids = list(Ticket.objects.filter(customer=instance).values_list("thread_id", flat=True))
+    setattr(instance, _PURGE_ATTR, _collect(thread_ids))
 
 
 def on_user_post_delete(sender, instance, **kwargs) -> None:
     found = getattr(instance, _PURGE_ATTR, None)
-    if not found:
-        return
-    # The tickets are gone by now (they are deleted before the user), so nothing protects the threads.
+    if found:
+        # The tickets are gone by now (they are deleted before the user): nothing protects the threads.
+        _purge(found)
+
+
+@transaction.atomic
+def tickets_delete(*, ticket_ids) -> int:
+    """Delete tickets with their threads, local files, and remote conversations and files."""
+    thread_ids = list(Ticket.objects.filter(pk__in=list(ticket_ids)).values_list("thread_id", flat=True))
+    found = _collect(thread_ids)
+    Ticket.objects.filter(pk__in=list(ticket_ids)).delete()
+    _purge(found)
+    return len(thread_ids)
+
+
+def _purge(found: dict) -> None:
     Thread.objects.filter(pk__in=found["thread_ids"]).delete()
     if found["conversations"] or found["files"]:
         transaction.on_commit(partial(_queue_purge, found["conversations"], found["files"]))
