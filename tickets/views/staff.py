@@ -1,18 +1,323 @@
-"""Staff workspace views (to be completed: inbox filters, ticket page, HTMX partials)."""
+"""The staff workspace: inbox, ticket page, dashboard and the HTMX actions around them.
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.shortcuts import get_object_or_404, render
+Each view parses input, calls one service (tickets.services) or selector (tickets.selectors),
+and renders a page or one of its named partials. Every view refuses non-staff users.
+"""
 
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from assistants.models import Message, Run
+from tickets import selectors, services
+from tickets.forms.staff import DraftApproveForm, EscalateForm, InboxFilterForm, ReplyForm, TicketUpdateForm
 from tickets.models import Ticket
 
 
-@staff_member_required
+def staff_required(view):
+    """Anonymous users go to the login page; signed-in non-staff get 403, pages and partials alike."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied("Staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _ticket(request, pk: int) -> Ticket:
+    ticket = selectors.ticket_for_staff(pk, user=request.user)
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _invalid(request, template: str, context: dict, target: str) -> HttpResponse:
+    """A form error shown in place: 422, and htmx told where to put it (base.html lets htmx
+    swap 422 responses; other 4xx are not swapped)."""
+    response = render(request, template, context, status=422)
+    if request.htmx:
+        response = reswap(retarget(response, target), "outerHTML")
+    return response
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
 def inbox(request):
-    tickets = Ticket.objects.select_related("customer", "assignee")[:25]
-    return render(request, "staff/inbox.html", {"tickets": tickets})
+    form = InboxFilterForm(request.GET or None)
+    filters = form.filters()
+    cursor = None
+    token = request.GET.get("after", "")
+    if token:
+        cursor = selectors.decode_cursor(token, filters.sort)
+    page = selectors.inbox_page(filters, user=request.user, cursor=cursor)
+    context = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "counts": selectors.inbox_counts(user=request.user),
+        "staff_users": selectors.staff_users(),
+        "paged": cursor is not None,
+        "query": _query_without(request, "after"),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "staff/inbox.html#ticket-list", context)
+    return render(request, "staff/inbox.html", context)
 
 
-@staff_member_required
+def _query_without(request, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+# --- ticket page -----------------------------------------------------------------------------
+
+
+def _conversation_context(ticket: Ticket) -> dict:
+    messages, has_older = selectors.message_page(ticket.thread_id)
+    status = selectors.RunStatus(
+        ticket_id=ticket.pk,
+        thread_id=ticket.thread_id,
+        ai_state=ticket.thread.ai_state,
+        attention=ticket.thread.attention,
+        message_count=ticket.thread.message_count,
+        run=selectors.latest_run(ticket.thread_id),
+    )
+    return {
+        "ticket": ticket,
+        "thread": ticket.thread,
+        "messages": messages,
+        "has_older": has_older,
+        "oldest_seq": messages[0].seq if messages else None,
+        "status": status,
+        "last_seq": messages[-1].seq if messages else 0,
+    }
+
+
+def _side_context(request, ticket: Ticket, **extra) -> dict:
+    return {
+        "ticket": ticket,
+        "thread": ticket.thread,
+        "staff_users": selectors.staff_users(),
+        "flag_changes": selectors.recent_flag_changes(ticket.pk),
+        "update_form": extra.pop("update_form", None) or TicketUpdateForm(user=request.user),
+        "escalate_form": extra.pop("escalate_form", None) or EscalateForm(),
+        "statuses": Ticket.Status.choices,
+        "priorities": Ticket.Priority.choices,
+        "ai_modes": Ticket.AIMode.choices,
+        **extra,
+    }
+
+
+@staff_required
+@require_GET
 def ticket(request, pk: int):
-    ticket = get_object_or_404(Ticket.objects.select_related("thread", "customer"), pk=pk)
-    return render(request, "staff/ticket.html", {"ticket": ticket, "messages_": ticket.thread.messages.all()})
+    ticket = _ticket(request, pk)
+    context = {
+        **_conversation_context(ticket),
+        **_side_context(request, ticket),
+        "reply_form": ReplyForm(),
+    }
+    return render(request, "staff/ticket.html", context)
+
+
+@staff_required
+@require_GET
+def messages_older(request, pk: int):
+    ticket = get_object_or_404(Ticket.objects.only("id", "thread_id"), pk=pk)
+    before = _int_param(request, "before")
+    if before is None:
+        return HttpResponse("before=<seq> is required.", status=400)
+    messages, has_older = selectors.message_page(ticket.thread_id, before=before)
+    context = {
+        "ticket": ticket,
+        "messages": messages,
+        "has_older": has_older,
+        "oldest_seq": messages[0].seq if messages else None,
+    }
+    return render(request, "staff/ticket.html#older", context)
+
+
+@staff_required
+@require_GET
+def run_status(request, pk: int):
+    """The live poll: one query while nothing changed; new messages ride along out of band."""
+    status = selectors.run_status(pk)
+    if status is None:
+        raise Http404("No such ticket.")
+    after = _int_param(request, "after") or 0
+    new_messages = selectors.messages_after(status.thread_id, after) if status.message_count > after else []
+    context = {
+        "ticket": {"pk": pk},
+        "status": status,
+        "new_messages": new_messages,
+        "last_seq": new_messages[-1].seq if new_messages else after,
+    }
+    return render(request, "staff/ticket.html#run-status-poll", context)
+
+
+def _conversation_response(request, ticket: Ticket) -> HttpResponse:
+    """After an action on the conversation: the fresh conversation for htmx, else the page."""
+    if not request.htmx:
+        return redirect("staff:ticket", pk=ticket.pk)
+    ticket = _ticket(request, ticket.pk)  # re-read: the service changed the thread's state
+    return render(request, "staff/ticket.html#conversation", _conversation_context(ticket))
+
+
+def _refused(request, ticket: Ticket, message: str) -> HttpResponse:
+    """An action the current state does not allow (a draft already handled, a run still going)."""
+    if not request.htmx:
+        return HttpResponse(message, status=409, content_type="text/plain")
+    context = {**_conversation_context(_ticket(request, ticket.pk)), "notice": message}
+    response = render(request, "staff/ticket.html#conversation", context, status=422)
+    return reswap(retarget(response, "#conversation"), "outerHTML")
+
+
+@staff_required
+@require_POST
+def reply(request, pk: int):
+    ticket = _ticket(request, pk)
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, "staff/ticket.html#composer", {"ticket": ticket, "reply_form": form}, "#composer")
+    try:
+        services.staff_reply(
+            ticket=ticket,
+            staff=request.user,
+            body=form.cleaned_data["body"],
+            internal=form.cleaned_data["internal"],
+            files=form.cleaned_data["files"],
+        )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _invalid(request, "staff/ticket.html#composer", {"ticket": ticket, "reply_form": form}, "#composer")
+    if not request.htmx:
+        return redirect("staff:ticket", pk=ticket.pk)
+    ticket = _ticket(request, ticket.pk)
+    context = {**_conversation_context(ticket), "reply_form": ReplyForm(), "composer_oob": True}
+    # The conversation is the target; a fresh composer comes along out of band.
+    return render(request, "staff/ticket.html#reply-done", context)
+
+
+def _draft(request, pk: int) -> tuple[Message, Ticket]:
+    message = get_object_or_404(Message.objects.select_related("thread"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=message.thread_id).values_list("pk", flat=True).first())
+    return message, ticket
+
+
+@staff_required
+@require_POST
+def draft_approve(request, pk: int):
+    message, ticket = _draft(request, pk)
+    form = DraftApproveForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ticket, "The edited reply is too long.")
+    try:
+        services.draft_approve(message=message, staff=request.user, body=form.cleaned_data["body"] or None)
+    except ValidationError as exc:
+        return _refused(request, ticket, " ".join(exc.messages))
+    return _conversation_response(request, ticket)
+
+
+@staff_required
+@require_POST
+def draft_discard(request, pk: int):
+    message, ticket = _draft(request, pk)
+    try:
+        services.draft_discard(message=message, staff=request.user)
+    except ValidationError as exc:
+        return _refused(request, ticket, " ".join(exc.messages))
+    return _conversation_response(request, ticket)
+
+
+@staff_required
+@require_POST
+def ask_assistant(request, pk: int):
+    ticket = _ticket(request, pk)
+    services.ask_assistant(ticket=ticket, staff=request.user)
+    return _conversation_response(request, ticket)
+
+
+@staff_required
+@require_POST
+def run_retry(request, pk: int):
+    run = get_object_or_404(Run.objects.select_related("thread"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=run.thread_id).values_list("pk", flat=True).first())
+    try:
+        services.run_retry(run=run, staff=request.user)
+    except ValidationError as exc:
+        return _refused(request, ticket, " ".join(exc.messages))
+    return _conversation_response(request, ticket)
+
+
+def _side_response(request, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
+    if not request.htmx and status == 200:
+        return redirect("staff:ticket", pk=ticket.pk)
+    context = _side_context(request, _ticket(request, ticket.pk) if status == 200 else ticket, **extra)
+    response = render(request, "staff/ticket.html#side-panel", context, status=status)
+    if status != 200 and request.htmx:
+        response = reswap(retarget(response, "#side-panel"), "outerHTML")
+    return response
+
+
+@staff_required
+@require_POST
+def update(request, pk: int):
+    ticket = _ticket(request, pk)
+    form = TicketUpdateForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _side_response(request, ticket, status=422, update_form=form)
+    try:
+        services.ticket_update(ticket=ticket, by=request.user, **form.changes())
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _side_response(request, ticket, status=422, update_form=form)
+    return _side_response(request, ticket)
+
+
+@staff_required
+@require_POST
+def escalate(request, pk: int):
+    ticket = _ticket(request, pk)
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        return _side_response(request, ticket, status=422, escalate_form=form)
+    services.ticket_escalate(ticket=ticket, reason=form.cleaned_data["reason"], by=request.user)
+    return _side_response(request, ticket)
+
+
+@staff_required
+@require_POST
+def deescalate(request, pk: int):
+    ticket = _ticket(request, pk)
+    services.ticket_deescalate(ticket=ticket, by=request.user)
+    return _side_response(request, ticket)
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def dashboard(request):
+    return render(request, "staff/dashboard.html", {"d": selectors.dashboard()})

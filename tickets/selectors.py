@@ -1,0 +1,493 @@
+"""Reads for the staff workspace: the inbox, the ticket page, the live poll and the dashboard.
+
+Every function here is built to stay flat at 100,000 tickets: lists are keyset-paginated (no
+OFFSET, no COUNT over the filtered list), the per-filter counts are one aggregate query that
+is cached for a few seconds, and keyword search uses the GIN full-text indexes on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, F, FloatField, Func, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from assistants.models import Attachment, Message, Run, Thread
+from tickets.models import FlagChange, Ticket
+
+User = get_user_model()
+
+PAGE_SIZE = 25
+MESSAGE_PAGE_SIZE = 30
+COUNTS_CACHE_SECONDS = 5
+SEARCH_CONFIG = "english"
+
+# Each sort is a list of (field, descending) pairs; the last pair is always the primary key so
+# that the keyset cursor is unique.
+SORTS = {
+    "updated": [("updated_at", True), ("id", True)],
+    "created": [("created_at", True), ("id", True)],
+    "priority": [("priority", True), ("updated_at", True), ("id", True)],
+}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = "open"  # "open" (every open status), "all", or one Ticket.Status value
+    priority: int | None = None
+    assignee: str = "anyone"  # "anyone", "me", "none" or a user's pk as a string
+    escalated: bool | None = None
+    ai_state: str = ""  # "", or a Thread.AIState value
+    q: str = ""
+    sort: str = "updated"
+
+
+@dataclass
+class InboxPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+    filters: InboxFilters
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# --- full-text search ------------------------------------------------------------------------
+# The query expressions below are the same expressions the GIN indexes are built on (see
+# tickets/migrations/0003_search_indexes.py and assistants/migrations/0002_message_search.py),
+# which is what lets PostgreSQL use them.
+
+
+def subject_vector() -> SearchVector:
+    return SearchVector("subject", config=SEARCH_CONFIG)
+
+
+def body_vector() -> SearchVector:
+    return SearchVector("body", config=SEARCH_CONFIG)
+
+
+def _search(qs, words: str):
+    words = words.strip()[:200]
+    if not words:
+        return qs
+    if connection.vendor == "postgresql":
+        query = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
+        by_subject = Ticket.objects.annotate(sv=subject_vector()).filter(sv=query).values("pk")
+        by_body = Message.objects.annotate(sv=body_vector()).filter(sv=query).values("thread_id")
+        return qs.filter(Q(pk__in=by_subject) | Q(thread_id__in=by_body))
+    # SQLite (development): a plain substring match is good enough for a few thousand rows.
+    by_body = Message.objects.filter(body__icontains=words).values("thread_id")
+    return qs.filter(Q(subject__icontains=words) | Q(thread_id__in=by_body))
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+
+def inbox_queryset(filters: InboxFilters, *, user) -> QuerySet:
+    qs = Ticket.objects.visible_to(user)
+    if filters.status == "open":
+        qs = qs.filter(status__in=Ticket.OPEN_STATUSES)
+    elif filters.status != "all":
+        qs = qs.filter(status=filters.status)
+    if filters.priority is not None:
+        qs = qs.filter(priority=filters.priority)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.escalated is not None:
+        qs = qs.filter(escalated=filters.escalated)
+    if filters.ai_state:
+        qs = qs.filter(thread__ai_state=filters.ai_state)
+    return _search(qs, filters.q)
+
+
+def _encode_cursor(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, sort: str) -> list | None:
+    """The keyset position after which the next page starts, or None if the token is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+    except ValueError:
+        return None
+    keys = SORTS[sort]
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    out = []
+    for (name, _desc), value in zip(keys, values):
+        if name.endswith("_at"):
+            try:
+                value = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                return None
+        elif not isinstance(value, int) or isinstance(value, bool):
+            return None
+        out.append(value)
+    return out
+
+
+def _after(keys, values) -> Q:
+    """Rows strictly after `values` in the order `keys`: (a, b, c) < (x, y, z) spelled out as
+    a < x OR (a = x AND b < y) OR (a = x AND b = y AND c < z)."""
+    condition = Q()
+    for i, (name, desc) in enumerate(keys):
+        step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+        for j in range(i):
+            step &= Q(**{keys[j][0]: values[j]})
+        condition |= step
+    return condition
+
+
+def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None) -> InboxPage:
+    """One page of the inbox: 25 rows, one query (plus the cached counts)."""
+    keys = SORTS[filters.sort]
+    qs = inbox_queryset(filters, user=user)
+    if cursor is not None:
+        qs = qs.filter(_after(keys, cursor))
+    qs = (
+        qs.select_related("customer", "assignee", "thread")
+        .only(
+            "id",
+            "subject",
+            "status",
+            "priority",
+            "escalated",
+            "updated_at",
+            "created_at",
+            "last_message_preview",
+            "customer__id",
+            "customer__email",
+            "customer__first_name",
+            "customer__last_name",
+            "customer__username",
+            "assignee__id",
+            "assignee__email",
+            "assignee__first_name",
+            "assignee__last_name",
+            "assignee__username",
+            "thread__id",
+            "thread__ai_state",
+        )
+        .order_by(*[f"-{name}" if desc else name for name, desc in keys])
+    )
+    rows = list(qs[: PAGE_SIZE + 1])
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        next_cursor = _encode_cursor([getattr(last, name) for name, _ in keys])
+    return InboxPage(tickets=rows, next_cursor=next_cursor, filters=filters)
+
+
+def inbox_counts(*, user) -> dict[str, int]:
+    """How many tickets each filter chip would show, in one aggregate query cached briefly.
+
+    Counting over 100,000 rows costs a scan (10-20 ms on PostgreSQL); a few seconds of
+    staleness is harmless for a badge, so the figures are cached per staff user for
+    COUNTS_CACHE_SECONDS and every inbox request after the first is a cache hit.
+    Status counts cover every ticket; the others count open tickets only.
+    """
+    key = f"staff:inbox-counts:{user.pk}"
+    counts = cache.get(key)
+    if counts is not None:
+        return counts
+    is_open = Q(status__in=Ticket.OPEN_STATUSES)
+    aggregates = {f"status_{value}": Count("id", filter=Q(status=value)) for value in Ticket.Status.values}
+    aggregates.update(
+        open=Count("id", filter=is_open),
+        all=Count("id"),
+        mine=Count("id", filter=is_open & Q(assignee_id=user.pk)),
+        unassigned=Count("id", filter=is_open & Q(assignee__isnull=True)),
+        escalated=Count("id", filter=is_open & Q(escalated=True)),
+        draft_waiting=Count("id", filter=is_open & Q(thread__ai_state=Thread.AIState.DRAFT_WAITING)),
+        failed=Count("id", filter=is_open & Q(thread__ai_state=Thread.AIState.FAILED)),
+        running=Count("id", filter=is_open & Q(thread__ai_state=Thread.AIState.RUNNING)),
+    )
+    counts = Ticket.objects.order_by().aggregate(**aggregates)
+    cache.set(key, counts, COUNTS_CACHE_SECONDS)
+    return counts
+
+
+def staff_users():
+    return User.objects.filter(is_staff=True, is_active=True).only("id", "email", "first_name", "last_name", "username")
+
+
+# --- the ticket page -------------------------------------------------------------------------
+
+
+def ticket_for_staff(pk: int, *, user) -> Ticket | None:
+    return Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee").filter(pk=pk).first()
+
+
+def _messages(thread_id: int):
+    return (
+        Message.objects.filter(thread_id=thread_id)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+    )
+
+
+def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Message], bool]:
+    """The latest MESSAGE_PAGE_SIZE messages (before `before`, a seq), oldest first, and whether
+    older ones exist."""
+    qs = _messages(thread_id)
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    rows = list(qs.order_by("-seq")[: MESSAGE_PAGE_SIZE + 1])
+    has_older = len(rows) > MESSAGE_PAGE_SIZE
+    rows = rows[:MESSAGE_PAGE_SIZE]
+    rows.reverse()
+    return rows, has_older
+
+
+def messages_after(thread_id: int, after: int) -> list[Message]:
+    return list(_messages(thread_id).filter(seq__gt=after).order_by("seq"))
+
+
+def latest_run(thread_id: int) -> Run | None:
+    return (
+        Run.objects.filter(thread_id=thread_id)
+        .defer("provider_state", "remote_response_ids")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def recent_flag_changes(ticket_id: int, limit: int = 8):
+    return list(FlagChange.objects.filter(ticket_id=ticket_id).select_related("changed_by").order_by("-pk")[:limit])
+
+
+@dataclass
+class RunStatus:
+    ticket_id: int
+    thread_id: int
+    ai_state: str
+    attention: str
+    message_count: int
+    run: Run | None
+
+    @property
+    def active(self) -> bool:
+        return self.run is not None and self.run.is_active
+
+
+def run_status(ticket_id: int) -> RunStatus | None:
+    """What the live poll needs, in one query: the ticket's latest run joined with its thread.
+    A ticket that never had a run costs a second query (to tell it from a missing ticket)."""
+    run = (
+        Run.objects.filter(thread__ticket__pk=ticket_id)
+        .select_related("thread")
+        .only(
+            "id",
+            "status",
+            "error_code",
+            "error_message",
+            "provider_state",
+            "created_at",
+            "thread__id",
+            "thread__ai_state",
+            "thread__attention",
+            "thread__message_count",
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if run is not None:
+        thread = run.thread
+    else:
+        thread = (
+            Thread.objects.filter(ticket__pk=ticket_id).only("id", "ai_state", "attention", "message_count").first()
+        )
+        if thread is None:
+            return None
+    return RunStatus(
+        ticket_id=ticket_id,
+        thread_id=thread.pk,
+        ai_state=thread.ai_state,
+        attention=thread.attention,
+        message_count=thread.message_count,
+        run=run,
+    )
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+class SecondsBetween(Func):
+    """end - start in seconds, as a float, on PostgreSQL and SQLite."""
+
+    output_field = FloatField()
+
+    def __init__(self, start, end):
+        super().__init__(F(start), F(end))
+
+    def as_sql(self, compiler, connection, **extra):
+        start, start_params = compiler.compile(self.source_expressions[0])
+        end, end_params = compiler.compile(self.source_expressions[1])
+        return f"(julianday({end}) - julianday({start})) * 86400.0", [*end_params, *start_params]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        start, start_params = compiler.compile(self.source_expressions[0])
+        end, end_params = compiler.compile(self.source_expressions[1])
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))::float8", [*end_params, *start_params]
+
+
+class Median(Aggregate):
+    """percentile_cont(0.5) on PostgreSQL (other databases compute it in Python, see _median)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+    allow_distinct = False
+
+
+def _median(qs, expression) -> float | None:
+    if connection.vendor == "postgresql":
+        return qs.aggregate(m=Median(expression))["m"]
+    values = sorted(qs.annotate(_s=expression).values_list("_s", flat=True))
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def week_start(now: datetime | None = None) -> datetime:
+    now = timezone.localtime(now or timezone.now())
+    monday = now - timedelta(days=now.weekday())
+    return monday.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Dashboard:
+    by_status: list[tuple[str, str, int]]
+    open_total: int
+    escalated_open: int
+    draft_waiting: int
+    failed: int
+    avg_rating: Decimal | None
+    rated: int
+    first_response_avg: float | None
+    first_response_median: float | None
+    resolution_avg: float | None
+    resolution_median: float | None
+    window_days: int
+    cost_this_week: Decimal
+    runs_this_week: int
+    opened_per_day: list[tuple[datetime, int]]
+
+    @property
+    def max_status(self) -> int:
+        return max([n for _, _, n in self.by_status] + [1])
+
+    @property
+    def max_per_day(self) -> int:
+        return max([n for _, n in self.opened_per_day] + [1])
+
+    @property
+    def columns(self) -> list[dict]:
+        """Geometry of the per-day SVG column chart (130 px of height for the tallest day)."""
+        top = self.max_per_day
+        out = []
+        for i, (day, n) in enumerate(self.opened_per_day):
+            height = round(130 * n / top)
+            out.append({"day": day, "n": n, "x": i * 50 + 5, "y": 140 - height, "height": height})
+        return out
+
+    @property
+    def times(self) -> list[tuple[str, str, str]]:
+        return [
+            ("First response", human_seconds(self.first_response_median), human_seconds(self.first_response_avg)),
+            ("Resolution", human_seconds(self.resolution_median), human_seconds(self.resolution_avg)),
+        ]
+
+
+def human_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def dashboard(*, days: int = 30) -> Dashboard:
+    """The dashboard in five aggregate queries; the time figures cover tickets opened in the
+    last `days` days (the created_at index keeps that a range scan)."""
+    now = timezone.now()
+    is_open = Q(status__in=Ticket.OPEN_STATUSES)
+    totals = Ticket.objects.order_by().aggregate(
+        **{f"s_{value}": Count("id", filter=Q(status=value)) for value in Ticket.Status.values},
+        escalated_open=Count("id", filter=is_open & Q(escalated=True)),
+        avg_rating=Avg("feedback_rating"),
+        rated=Count("feedback_rating"),
+    )
+    ai = Thread.objects.order_by().aggregate(
+        draft_waiting=Count("id", filter=Q(ai_state=Thread.AIState.DRAFT_WAITING)),
+        failed=Count("id", filter=Q(ai_state=Thread.AIState.FAILED)),
+    )
+    recent = Ticket.objects.order_by().filter(created_at__gte=now - timedelta(days=days))
+    responded = recent.filter(first_response_at__isnull=False)
+    resolved = recent.filter(resolved_at__isnull=False)
+    first_response = SecondsBetween("created_at", "first_response_at")
+    resolution = SecondsBetween("created_at", "resolved_at")
+    if connection.vendor == "postgresql":
+        times = recent.aggregate(
+            fr_avg=Avg(first_response, filter=Q(first_response_at__isnull=False)),
+            fr_med=Median(first_response, filter=Q(first_response_at__isnull=False)),
+            rs_avg=Avg(resolution, filter=Q(resolved_at__isnull=False)),
+            rs_med=Median(resolution, filter=Q(resolved_at__isnull=False)),
+        )
+    else:
+        times = {
+            "fr_avg": responded.aggregate(a=Avg(first_response))["a"],
+            "fr_med": _median(responded, first_response),
+            "rs_avg": resolved.aggregate(a=Avg(resolution))["a"],
+            "rs_med": _median(resolved, resolution),
+        }
+    monday = week_start(now)
+    cost = Run.objects.order_by().filter(created_at__gte=monday).aggregate(cost=Sum("cost"), runs=Count("id"))
+    first_day = timezone.localtime(now).date() - timedelta(days=13)
+    per_day = dict(
+        Ticket.objects.order_by()
+        .filter(created_at__date__gte=first_day)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    opened = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0)) for i in range(14)]
+    by_status = [(value, label, totals[f"s_{value}"]) for value, label in Ticket.Status.choices]
+    return Dashboard(
+        by_status=by_status,
+        open_total=sum(totals[f"s_{value}"] for value in Ticket.OPEN_STATUSES),
+        escalated_open=totals["escalated_open"],
+        draft_waiting=ai["draft_waiting"],
+        failed=ai["failed"],
+        avg_rating=totals["avg_rating"],
+        rated=totals["rated"],
+        first_response_avg=times["fr_avg"],
+        first_response_median=times["fr_med"],
+        resolution_avg=times["rs_avg"],
+        resolution_median=times["rs_med"],
+        window_days=days,
+        cost_this_week=cost["cost"] or Decimal("0"),
+        runs_this_week=cost["runs"],
+        opened_per_day=opened,
+    )
