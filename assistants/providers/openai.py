@@ -293,8 +293,11 @@ class OpenAIProvider:
             )
         pending = list(ctx.pending_messages)
         if ctx.run.attempts and pending:
-            # A previous attempt may have been processed but lost: its input is already there.
-            pending = self._not_yet_in_conversation(thread, pending)
+            # A previous attempt may have been processed but lost: its input (and maybe the
+            # orphaned response's output) is already in the conversation.
+            pending, adopted = self._after_lost_start(thread, pending)
+            if adopted is not None:
+                return adopted
 
         def make_input(recreated: bool) -> list[dict]:
             source = ctx.pending_messages if recreated else pending
@@ -361,19 +364,32 @@ class OpenAIProvider:
             page = self.client.conversations.items.list(thread.remote_id, order="desc", limit=limit)
         return list(page.data)
 
-    def _not_yet_in_conversation(self, thread: Thread, pending: list[Message]) -> list[Message]:
+    def _after_lost_start(self, thread: Thread, pending: list[Message]) -> tuple[list[Message], StepResult | None]:
+        """Look for the pending messages at the end of the conversation. If a lost request put them
+        there, do not send them again; if its orphaned response already answered, adopt that answer
+        (function calls or text) instead of paying for a second response."""
         try:
-            recent = self._recent_items(thread, limit=min(100, len(pending) * 2 + 20))
+            recent = list(reversed(self._recent_items(thread, limit=min(100, len(pending) * 2 + 20))))
         except PermanentProviderError:
-            return pending  # a missing conversation is handled by the create call
-        seen = [_item_text(i) for i in reversed(recent) if getattr(i, "type", "") == "message"]
-        # The pending messages were sent together, in order: look for them as one run.
+            return pending, None  # a missing conversation is handled by the create call
         bodies = [m.body for m in pending]
-        for start in range(len(seen) - len(bodies), -1, -1):
-            if seen[start : start + len(bodies)] == bodies:
-                logger.info("thread %s: input of a lost request is already in the conversation", thread.pk)
-                return []
-        return pending
+        texts = [(n, _first_text(i)) for n, i in enumerate(recent) if getattr(i, "type", "") == "message"]
+        for start in range(len(texts) - len(bodies), -1, -1):
+            if [t for _, t in texts[start : start + len(bodies)]] != bodies:
+                continue
+            logger.info("thread %s: the input of a lost request is already in the conversation", thread.pk)
+            after = recent[texts[start + len(bodies) - 1][0] + 1 :]
+            calls = [i for i in after if getattr(i, "type", "") == "function_call"]
+            answered = [i for i in after if getattr(i, "type", "") == "message" and i.role == "assistant"]
+            state = {"model": self.model, "adopted_orphan": True}
+            if calls:
+                tool_calls = [ToolCall(i.call_id, i.name, _arguments(i.arguments)) for i in calls]
+                return [], StepResult(status="requires_action", tool_calls=tool_calls, state=state)
+            if answered:
+                text = "\n".join(_item_text(i) for i in answered)
+                return [], StepResult(status="completed", text=text, state=state)
+            return [], None
+        return pending, None
 
     def _outputs_in_conversation(self, thread: Thread) -> set[str]:
         try:
@@ -412,11 +428,7 @@ class OpenAIProvider:
         calls = []
         for item in response.output or []:
             if getattr(item, "type", "") == "function_call":
-                try:
-                    arguments = json.loads(item.arguments or "{}")
-                except (TypeError, ValueError):
-                    arguments = {"_invalid_json": str(item.arguments)[:200]}
-                calls.append(ToolCall(call_id=item.call_id, name=item.name, arguments=arguments))
+                calls.append(ToolCall(call_id=item.call_id, name=item.name, arguments=_arguments(item.arguments)))
         if calls:
             return StepResult(status="requires_action", tool_calls=calls, usage=usage, **base)
         text, file_ids = _output_text_and_citations(response)
@@ -446,12 +458,30 @@ def _usage(response) -> Usage:
     )
 
 
+def _arguments(raw) -> dict:
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {"_invalid_json": str(raw)[:200]}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
 def _item_text(item) -> str:
     content = getattr(item, "content", None)
     if isinstance(content, str):
         return content
     texts = [getattr(p, "text", None) for p in content or []]
     return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def _first_text(item) -> str:
+    content = getattr(item, "content", None)
+    if isinstance(content, str):
+        return content
+    for part in content or []:
+        if isinstance(getattr(part, "text", None), str):
+            return part.text
+    return ""
 
 
 def _output_text_and_citations(response) -> tuple[str, list[str]]:
