@@ -1,0 +1,93 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from assistants.models import Thread
+from tests.factories import StaffFactory, User, open_ticket
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def member(group_name, client):
+    user = StaffFactory()
+    user.groups.add(Group.objects.get(name=group_name))
+    client.force_login(user)
+    return user
+
+
+def actions_offered(client, url):
+    response = client.get(reverse(url))
+    assert response.status_code == 200
+    return {name for name, _label in response.context["action_form"].fields["action"].choices if name}
+
+
+LIFECYCLE_ACTIONS = {"archive_threads", "delete_remote", "retry_remote_deletion"}
+
+
+def test_migration_creates_both_groups_with_their_permissions():
+    agent = set(Group.objects.get(name="Support agent").permissions.values_list("codename", flat=True))
+    lead = set(Group.objects.get(name="Support lead").permissions.values_list("codename", flat=True))
+    assert {"view_ticket", "change_ticket", "view_thread", "change_thread", "add_message"} <= agent
+    assert not {p for p in agent if p.startswith("delete_")}
+    assert "manage_thread_lifecycle" not in agent
+    assert {"delete_ticket", "delete_thread", "change_run", "manage_thread_lifecycle"} <= lead
+
+
+def test_agent_sees_ticket_admin_without_delete_or_lifecycle_actions(client):
+    member("Support agent", client)
+    offered = actions_offered(client, "admin:tickets_ticket_changelist")
+    assert "escalate" in offered and "ai_mode_draft" in offered
+    assert not offered & LIFECYCLE_ACTIONS
+    assert "delete_selected" not in offered
+    assert not actions_offered(client, "admin:assistants_thread_changelist") & LIFECYCLE_ACTIONS
+
+
+def test_agent_cannot_delete_a_ticket_or_run_a_lifecycle_action_by_posting(client):
+    member("Support agent", client)
+    ticket = open_ticket()
+    response = client.post(reverse("admin:tickets_ticket_delete", args=[ticket.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    client.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "archive_threads", "_selected_action": [ticket.pk]},
+    )
+    assert Thread.objects.get(pk=ticket.thread_id).state == Thread.State.ACTIVE
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_lead_can_run_lifecycle_actions_and_delete(client):
+    member("Support lead", client)
+    offered = actions_offered(client, "admin:tickets_ticket_changelist")
+    assert offered >= LIFECYCLE_ACTIONS and "delete_selected" in offered
+    ticket = open_ticket()
+    client.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "archive_threads", "_selected_action": [ticket.pk]},
+    )
+    assert Thread.objects.get(pk=ticket.thread_id).state == Thread.State.ARCHIVED
+    response = client.post(reverse("admin:tickets_ticket_delete", args=[ticket.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Ticket.objects.filter(pk=ticket.pk).exists()
+    assert not Thread.objects.filter(pk=ticket.thread_id).exists()  # no orphaned thread
+
+
+def test_run_admin_is_read_only_even_for_a_lead(client):
+    member("Support lead", client)
+    ticket = open_ticket()
+    run = ticket.thread.runs.first()
+    response = client.get(reverse("admin:assistants_run_change", args=[run.pk]))
+    assert response.status_code == 200 and b'name="_save"' not in response.content
+    assert client.post(reverse("admin:assistants_run_delete", args=[run.pk]), {"post": "yes"}).status_code == 403
+
+
+def test_seed_demo_gives_the_demo_staff_their_groups_and_no_superuser(capsys):
+    call_command("seed_demo")
+    lead = User.objects.get(username="lead@example.com")
+    agent = User.objects.get(username="agent@example.com")
+    assert list(lead.groups.values_list("name", flat=True)) == ["Support lead"]
+    assert list(agent.groups.values_list("name", flat=True)) == ["Support agent"]
+    assert not lead.is_superuser and lead.is_staff
+    assert lead.has_perm("assistants.manage_thread_lifecycle")
+    assert not agent.has_perm("assistants.manage_thread_lifecycle")
