@@ -276,3 +276,28 @@ def test_customer_is_refused_on_a_ticket_page_of_their_own(client):
     ticket = open_ticket(customer=customer)
     client.force_login(customer)
     assert client.get(reverse("staff:ticket", args=[ticket.pk])).status_code == 403
+
+
+def test_ticket_page_query_count_is_flat_with_many_messages(client, staff, ticket, django_assert_num_queries):
+    from tests.factories import UserFactory
+
+    other = UserFactory()
+    for i in range(60):
+        _add(ticket, f"m{i}", author=other if i % 2 else staff)
+    note = _add(ticket, "with file", role=Message.Role.DEVELOPER, visibility=Message.Visibility.INTERNAL)
+    note.attachments.create(file="x.txt", filename="x.txt", content_type="text/plain", size=1)
+    FlagChange.objects.create(ticket=ticket, field="status", old_value="new", new_value="open", changed_by=staff)
+    # session, user, ticket (+thread, customer, assignee), 30 messages (+authors), their attachments,
+    # the latest run, the staff list, recent changes (+who)
+    with django_assert_num_queries(8):
+        response = client.get(reverse("staff:ticket", args=[ticket.pk]))
+    assert len(response.context["messages"]) == 30
+
+
+def test_run_status_poll_reads_one_row(client, staff, ticket, django_assert_num_queries):
+    url = reverse("staff:run_status", args=[ticket.pk])
+    last = ticket.thread.message_count
+    # session + user (authentication), then one query: the latest run joined with its thread
+    with django_assert_num_queries(3):
+        response = client.get(url, {"after": last}, **HTMX)
+    assert 'hx-trigger="every 1s"' in response.content.decode()

@@ -1,0 +1,81 @@
+"""The dashboard: figures from a few aggregate queries, and a chart drawn server-side."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from assistants.models import Run, Thread
+from tests.factories import StaffFactory, open_ticket
+from tickets import selectors
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    user = StaffFactory()
+    client.force_login(user)
+    return user
+
+
+def test_dashboard_figures(client, staff, drain):
+    now = timezone.now()
+    a = open_ticket()
+    b = open_ticket()
+    c = open_ticket()
+    drain()
+    Ticket.objects.filter(pk=a.pk).update(
+        created_at=now - timedelta(hours=2),
+        first_response_at=now - timedelta(hours=1),
+        resolved_at=now,
+        status=Ticket.Status.RESOLVED,
+        feedback_rating=Decimal("4.0"),
+    )
+    Ticket.objects.filter(pk=b.pk).update(
+        created_at=now - timedelta(hours=3), first_response_at=now, escalated=True, feedback_rating=Decimal("5.0")
+    )
+    Thread.objects.filter(pk=c.thread_id).update(ai_state=Thread.AIState.DRAFT_WAITING)
+    Run.objects.filter(thread=a.thread).update(cost=Decimal("0.25"))
+    Run.objects.filter(thread=b.thread).update(cost=Decimal("0.50"))
+    response = client.get(reverse("staff:dashboard"))
+    assert response.status_code == 200
+    d = response.context["d"]
+    assert d.open_total == 2 and d.escalated_open == 1 and d.draft_waiting == 1
+    assert d.avg_rating == Decimal("4.5") and d.rated == 2
+    assert round(d.first_response_avg) == 2 * 3600  # (1 h + 3 h) / 2
+    assert round(d.first_response_median) == 2 * 3600
+    assert round(d.resolution_avg) == 2 * 3600
+    assert d.cost_this_week == Decimal("0.75")
+    assert d.opened_per_day[-1][1] == 3
+    html = response.content.decode()
+    assert "<svg" in html and "$0.75" in html and "2.0 h" in html
+
+
+def test_week_starts_on_monday_midnight():
+    wednesday = timezone.make_aware(timezone.datetime(2026, 3, 11, 15, 30))
+    monday = selectors.week_start(wednesday)
+    assert (monday.weekday(), monday.hour, monday.minute, monday.day) == (0, 0, 0, 9)
+
+
+def test_runs_before_monday_do_not_count_as_this_weeks_cost(client, staff):
+    ticket = open_ticket()
+    Run.objects.filter(thread=ticket.thread).update(
+        cost=Decimal("9.99"), created_at=selectors.week_start() - timedelta(hours=1)
+    )
+    assert client.get(reverse("staff:dashboard")).context["d"].cost_this_week == Decimal("0")
+
+
+def test_dashboard_query_count_does_not_grow_with_tickets(client, staff, django_assert_num_queries):
+    for _ in range(5):
+        open_ticket()
+    # session, user, ticket totals, AI states, response times (1 on PostgreSQL, 4 on SQLite),
+    # this week's cost, opened per day
+    from django.db import connection
+
+    expected = 2 + 1 + 1 + (1 if connection.vendor == "postgresql" else 4) + 1 + 1
+    with django_assert_num_queries(expected):
+        client.get(reverse("staff:dashboard"))

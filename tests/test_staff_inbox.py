@@ -1,0 +1,203 @@
+"""Staff inbox: filters, search, sort, keyset pagination, counts, HTMX partial, permissions."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from assistants.models import Message, Thread
+from tests.factories import CustomerFactory, StaffFactory, open_ticket
+from tickets import selectors
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff(client):
+    user = StaffFactory()
+    client.force_login(user)
+    return user
+
+
+def _refs(response) -> set[str]:
+    return {t.reference for t in response.context["page"].tickets}
+
+
+def _ticket(subject="Parcel late", body="Where is it?", **fields):
+    ticket = open_ticket(subject=subject, body=body)
+    thread_fields = {k[8:]: fields.pop(k) for k in list(fields) if k.startswith("thread__")}
+    if fields:
+        Ticket.objects.filter(pk=ticket.pk).update(**fields)
+    if thread_fields:
+        Thread.objects.filter(pk=ticket.thread_id).update(**thread_fields)
+    return ticket
+
+
+def test_default_view_lists_open_tickets_newest_activity_first(client, staff):
+    old = _ticket(subject="old one")
+    new = _ticket(subject="new one")
+    resolved = _ticket(status=Ticket.Status.RESOLVED)
+    Ticket.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    response = client.get(reverse("staff:inbox"))
+    tickets = response.context["page"].tickets
+    assert [t.pk for t in tickets] == [new.pk, old.pk]
+    assert resolved.reference not in _refs(response)
+
+
+@pytest.mark.parametrize(
+    ("params", "matching", "other"),
+    [
+        ({"status": "pending"}, {"status": "pending"}, {"status": "open"}),
+        ({"status": "all"}, {"status": "closed"}, None),
+        ({"priority": "4"}, {"priority": 4}, {"priority": 2}),
+        ({"escalated": "yes"}, {"escalated": True}, {"escalated": False}),
+        ({"escalated": "no"}, {"escalated": False}, {"escalated": True}),
+        ({"ai": "draft_waiting"}, {"thread__ai_state": "draft_waiting"}, {"thread__ai_state": "idle"}),
+        ({"ai": "failed"}, {"thread__ai_state": "failed"}, {"thread__ai_state": "running"}),
+        ({"ai": "running"}, {"thread__ai_state": "running"}, {"thread__ai_state": "failed"}),
+    ],
+)
+def test_each_filter_keeps_only_matching_tickets(client, staff, params, matching, other):
+    match = _ticket(**matching)
+    miss = _ticket(**other) if other is not None else None
+    refs = _refs(client.get(reverse("staff:inbox"), params))
+    assert match.reference in refs
+    if miss is not None:
+        assert miss.reference not in refs
+
+
+def test_assignee_filter_me_unassigned_someone_and_anyone(client, staff):
+    colleague = StaffFactory()
+    mine = _ticket(assignee=staff)
+    theirs = _ticket(assignee=colleague)
+    nobody = _ticket()
+    url = reverse("staff:inbox")
+    assert _refs(client.get(url, {"assignee": "me"})) == {mine.reference}
+    assert _refs(client.get(url, {"assignee": "none"})) == {nobody.reference}
+    assert _refs(client.get(url, {"assignee": str(colleague.pk)})) == {theirs.reference}
+    assert _refs(client.get(url, {"assignee": "anyone"})) == {mine.reference, theirs.reference, nobody.reference}
+
+
+def test_keyword_search_matches_subjects_and_message_bodies(client, staff):
+    by_subject = _ticket(subject="Damaged umbrella", body="hello")
+    by_body = _ticket(subject="Question", body="The umbrella arrived broken")
+    _ticket(subject="Refund", body="Money back please")
+    assert _refs(client.get(reverse("staff:inbox"), {"q": "umbrella"})) == {by_subject.reference, by_body.reference}
+
+
+def test_search_does_not_repeat_a_ticket_with_several_matching_messages(client, staff):
+    from assistants import services as assistant
+
+    ticket = _ticket(subject="Question", body="umbrella one")
+    assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body="umbrella two")
+    tickets = client.get(reverse("staff:inbox"), {"q": "umbrella"}).context["page"].tickets
+    assert [t.pk for t in tickets] == [ticket.pk]
+
+
+def test_sort_by_priority_then_created(client, staff):
+    low = _ticket(priority=1)
+    urgent = _ticket(priority=4)
+    normal = _ticket(priority=2)
+    by_priority = client.get(reverse("staff:inbox"), {"sort": "priority"}).context["page"].tickets
+    assert [t.pk for t in by_priority] == [urgent.pk, normal.pk, low.pk]
+    by_created = client.get(reverse("staff:inbox"), {"sort": "created"}).context["page"].tickets
+    assert [t.pk for t in by_created] == [normal.pk, urgent.pk, low.pk]
+
+
+@pytest.mark.parametrize("sort", ["updated", "created", "priority"])
+def test_keyset_pages_cover_every_ticket_once(client, staff, sort):
+    customer = CustomerFactory()
+    created = [open_ticket(customer=customer, subject=f"t{i}") for i in range(30)]
+    same_time = timezone.now()
+    for i, t in enumerate(created):  # ties on the sort key: the primary key breaks them
+        Ticket.objects.filter(pk=t.pk).update(updated_at=same_time, created_at=same_time, priority=1 + i % 4)
+    first = client.get(reverse("staff:inbox"), {"sort": sort})
+    page = first.context["page"]
+    assert len(page.tickets) == 25 and page.next_cursor
+    second = client.get(reverse("staff:inbox"), {"sort": sort, "after": page.next_cursor}, **HTMX)
+    rest = second.context["page"]
+    assert rest.next_cursor is None
+    seen = [t.pk for t in page.tickets] + [t.pk for t in rest.tickets]
+    assert sorted(seen) == sorted(t.pk for t in created)
+    assert "First page" in second.content.decode()
+
+
+def test_a_forged_cursor_falls_back_to_the_first_page(client, staff):
+    ticket = _ticket()
+    for token in ("nonsense", "WzFd", "!!!"):
+        response = client.get(reverse("staff:inbox"), {"after": token})
+        assert response.status_code == 200
+        assert ticket.reference in _refs(response)
+
+
+def test_bad_filter_values_are_ignored_not_a_500(client, staff):
+    ticket = _ticket()
+    response = client.get(
+        reverse("staff:inbox"), {"status": "exploded", "priority": "x", "assignee": "drop table", "sort": "?"}
+    )
+    assert response.status_code == 200
+    assert ticket.reference in _refs(response)
+
+
+def test_counts_per_filter(client, staff):
+    _ticket(escalated=True, assignee=staff)
+    _ticket(thread__ai_state="draft_waiting")
+    _ticket(status=Ticket.Status.RESOLVED, escalated=True)
+    counts = client.get(reverse("staff:inbox")).context["counts"]
+    assert counts["open"] == 2 and counts["all"] == 3
+    assert counts["escalated"] == 1  # open tickets only
+    assert counts["mine"] == 1 and counts["unassigned"] == 1
+    assert counts["draft_waiting"] == 1
+    assert counts["status_resolved"] == 1 and counts["status_new"] == 2
+
+
+def test_counts_are_cached_for_a_few_seconds(client, staff):
+    _ticket()
+    assert selectors.inbox_counts(user=staff)["open"] == 1
+    _ticket()
+    assert selectors.inbox_counts(user=staff)["open"] == 1
+    cache.clear()
+    assert selectors.inbox_counts(user=staff)["open"] == 2
+
+
+def test_htmx_request_gets_only_the_list_partial(client, staff):
+    _ticket(subject="Only the list")
+    full = client.get(reverse("staff:inbox")).content.decode()
+    partial = client.get(reverse("staff:inbox"), {"q": "list"}, **HTMX).content.decode()
+    assert "<html" in full and 'class="filters"' in full and 'id="ticket-list"' in full
+    assert "<html" not in partial and 'class="filters"' not in partial
+    assert partial.strip().startswith('<section id="ticket-list"')
+    assert "Only the list" in partial
+
+
+def test_filters_round_trip_through_the_url(client, staff):
+    html = client.get(reverse("staff:inbox"), {"status": "pending", "priority": "3", "q": "late"}).content.decode()
+    assert '<option value="pending" selected>' in html
+    assert '<option value="3" selected>' in html
+    assert 'value="late"' in html
+    assert 'hx-push-url="true"' in html
+
+
+def test_inbox_first_page_query_count(client, staff, django_assert_num_queries):
+    for i in range(30):
+        _ticket(subject=f"ticket {i}", assignee=staff if i % 2 else None)
+    # session, user, the 25-row page, the counts aggregate (then cached), the staff list
+    with django_assert_num_queries(5):
+        response = client.get(reverse("staff:inbox"))
+    assert len(response.context["page"].tickets) == 25
+    with django_assert_num_queries(4):  # the counts now come from the cache
+        client.get(reverse("staff:inbox"), {"q": "ticket", "ai": "running", "escalated": "no"})
+    with django_assert_num_queries(3):  # an HTMX list swap needs no staff list
+        client.get(reverse("staff:inbox"), {"status": "all"}, **HTMX)
