@@ -11,4 +11,5 @@ urlpatterns = [
     path("staff/", include("tickets.urls_staff")),
     path("portal/", include("tickets.urls_portal")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("webhooks/", include("assistants.urls")),
 ]
