@@ -579,3 +579,43 @@ def runs_sweep() -> dict[str, int]:
             run = run_request(thread=thread)
             resumed += run is not None
     return {"expired": expired, "requeued": len(overdue), "resumed": resumed}
+
+
+# --- the metadata mirror (added for the OpenAI provider, issue 3) --------------------------
+
+
+def thread_metadata_sync(*, thread_id: int) -> str:
+    """Push the thread's metadata to the provider if it changed. A burst of changes is one push:
+    the dirty flag is taken with one conditional UPDATE, so later tasks of the burst find it clear.
+    The limits are checked before any call; a refusal is kept in remote_error for staff."""
+    from assistants.metadata import MetadataError, validate_metadata
+
+    provider = get_provider()
+    thread = Thread.objects.get(pk=thread_id)
+    if not provider.remote or not thread.remote_id:
+        return "no remote conversation"  # the first run creates it with the current metadata
+    if Thread.objects.filter(pk=thread_id, metadata_dirty=True).update(metadata_dirty=False) != 1:
+        return "clean"
+    try:
+        metadata = validate_metadata(thread_policy.for_thread(thread).metadata)
+        provider.update_thread(thread, metadata)
+    except (MetadataError, PermanentProviderError) as exc:
+        message = exc.message if isinstance(exc, PermanentProviderError) else f"Metadata not sent: {exc}"
+        Thread.objects.filter(pk=thread_id).update(remote_error=message[:1000])
+        return "refused"
+    except TransientProviderError:
+        Thread.objects.filter(pk=thread_id).update(metadata_dirty=True)
+        raise
+    Thread.objects.filter(pk=thread_id).update(metadata=metadata, metadata_synced_at=_now(), remote_error="")
+    return "pushed"
+
+
+def threads_metadata_sweep() -> int:
+    """Push metadata that a lost task left dirty."""
+    ids = list(Thread.objects.filter(metadata_dirty=True).exclude(remote_id="").values_list("pk", flat=True)[:200])
+    for thread_id in ids:
+        try:
+            thread_metadata_sync(thread_id=thread_id)
+        except TransientProviderError as exc:
+            logger.info("metadata of thread %s not pushed yet: %s", thread_id, exc)
+    return len(ids)

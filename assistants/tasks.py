@@ -47,3 +47,27 @@ def purge_remote_objects(self, conversation_ids: list[str], file_ids: list[str])
         files = [i for i in file_ids if i in left]
         raise self.retry(args=[conv, files], countdown=min(30 * 2**self.request.retries, 3600))
     return left
+
+
+@shared_task(ignore_result=True, bind=True, max_retries=8)
+def sync_thread_metadata(self, thread_id: int) -> str:
+    from assistants.providers.base import TransientProviderError
+
+    try:
+        return services.thread_metadata_sync(thread_id=thread_id)
+    except TransientProviderError as exc:
+        raise self.retry(countdown=max(exc.retry_after or 0, 2 ** min(self.request.retries, 6))) from exc
+
+
+@shared_task(ignore_result=True)
+def sweep_thread_metadata() -> int:
+    return services.threads_metadata_sweep()
+
+
+@shared_task(ignore_result=True)
+def sync_knowledge_base() -> dict:
+    from assistants.providers import get_provider
+
+    provider = get_provider()
+    sync = getattr(provider, "sync_knowledge_base", None)
+    return sync() if sync else {}
