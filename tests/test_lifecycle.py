@@ -196,3 +196,34 @@ def test_lifecycle_jobs_are_scheduled(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "assistants.tasks.run_thread_lifecycle" in tasks_scheduled
     assert "assistants.tasks.run_thread_lifecycle" in current_app.tasks
+
+
+def live(emu, kind):
+    """What still exists at the emulator (it keeps deleted objects, marked)."""
+    return [key for key, value in emu.state()[kind].items() if not value["deleted"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_account_leaves_nothing_at_the_openai_emulator(settings, tmp_path, sent, drain):
+    from tests.openai_support import emulator_fixture
+
+    settings.MEDIA_ROOT = tmp_path
+    fixture = emulator_fixture(settings)
+    emu = next(fixture)
+    try:
+        customer = CustomerFactory()
+        kept = open_ticket(subject="Someone else's")
+        files = [SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 invoice 42", content_type="application/pdf")]
+        open_ticket(customer=customer, body="See attached", files=files)
+        open_ticket(customer=customer, subject="Second")
+        drain()
+        kept.refresh_from_db()
+        assert len(live(emu, "conversations")) == 3 and len(live(emu, "files")) == 1
+
+        customer.delete()  # transaction=True: on_commit callbacks run at once
+        sent.run()
+
+        assert live(emu, "conversations") == [kept.thread.remote_id]
+        assert live(emu, "files") == []
+    finally:
+        next(fixture, None)

@@ -236,6 +236,15 @@ class OpenAIProvider:
             if not isinstance(exc.__cause__, openai.NotFoundError):
                 raise
 
+    def delete_file(self, file_id: str) -> None:
+        """Delete an uploaded file (used by assistants.lifecycle); a missing file counts as deleted."""
+        try:
+            with translated():
+                self.client.files.delete(file_id)
+        except PermanentProviderError as exc:
+            if not isinstance(exc.__cause__, openai.NotFoundError):
+                raise
+
     def replace_conversation(self, thread: Thread, *, reason: str, exclude: list[int] | None = None) -> str:
         """Move the thread to a new conversation seeded from the local history; keep the old id."""
         items = context.seed_items(thread, exclude=exclude or [])
