@@ -322,3 +322,18 @@ def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num
     with django_assert_num_queries(5):
         response = _updates(portal, ticket, after=0, since="1")
     assert "hx-swap-oob" in response.content.decode()
+
+
+def test_a_long_conversation_shows_the_latest_messages_and_a_link_to_the_rest(portal, customer):
+    from tickets.views import portal as views
+
+    ticket = open_ticket(customer, body="the very first message")
+    for n in range(views.PAGE_MESSAGES):
+        assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body=f"numbered {n}")
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert "the very first message" not in page
+    assert f"numbered {views.PAGE_MESSAGES - 1}" in page
+    assert "Show earlier messages" in page
+    everything = portal.get(reverse("portal:ticket", args=[ticket.pk]) + "?all=1").content.decode()
+    assert "the very first message" in everything
+    assert "Show earlier messages" not in everything

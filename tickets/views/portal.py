@@ -29,6 +29,8 @@ RATE_LIMITED = "You are sending messages too quickly. Please wait a minute and t
 # person is expected to answer (a draft awaits approval, or the ticket was handed to the team).
 POLL_WHILE_RUNNING = "1s"
 POLL_WHILE_WAITING_FOR_A_PERSON = "5s"
+# The conversation page shows the latest messages; ?all=1 shows the whole history.
+PAGE_MESSAGES = 50
 
 
 def _get_ticket_for_customer(request, pk: int) -> Ticket:
@@ -92,11 +94,19 @@ def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
 
 def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: int = 200):
     now = timezone.now()
-    thread_messages = list(_public_messages(ticket))
+    public = _public_messages(ticket)
+    if request.GET.get("all") == "1":
+        thread_messages = list(public)
+    else:
+        thread_messages = list(public.order_by("-seq")[: PAGE_MESSAGES + 1])[::-1]
+    earlier = len(thread_messages) > PAGE_MESSAGES and request.GET.get("all") != "1"
+    if earlier:
+        thread_messages = thread_messages[1:]
     after = thread_messages[-1].seq if thread_messages else 0
     context = {
         "ticket": ticket,
         "thread_messages": thread_messages,
+        "earlier": earlier,
         "live": _live(ticket, after=after, since=_micros(now)),
         "reply_form": reply_form or ReplyForm(),
         "can_rate": ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED),
