@@ -248,10 +248,14 @@ def _save(run: Run, token: str, **fields) -> bool:
 
 def run_advance(*, run_id: int) -> str:
     """Perform one step of a run. Returns what happened, for logs and tests."""
-    token = _claim(run_id)
-    if token is None:
-        return "not claimed"
-    run = Run.objects.select_related("thread").get(pk=run_id)
+    with transaction.atomic():
+        # The claim and, for a new run, taking the customer's messages commit together.
+        token = _claim(run_id)
+        if token is None:
+            return "not claimed"
+        run = Run.objects.select_related("thread").get(pk=run_id)
+        if run.status == Run.Status.QUEUED:
+            _take_customer_messages(run, token)
     if run.deadline and _now() >= run.deadline:
         _finish_unsuccessfully(run, token, Run.Status.EXPIRED, "time_limit", _time_limit_message())
         return "expired"
@@ -274,7 +278,6 @@ def _time_limit_message() -> str:
 
 def _step(provider, run: Run, token: str) -> StepResult:
     if run.status == Run.Status.QUEUED:
-        _take_customer_messages(run, token)
         _ensure_remote_thread(provider, run.thread)
         ctx = build_context(run)
         result = provider.start_run(ctx)
@@ -426,11 +429,12 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
             "next_step_at": now + timedelta(seconds=delay),
             "attempts": 0,
         }
-    if _save(run, token, **fields, **_remote_ids(run, result), **run_usage):
+    with transaction.atomic():
+        if not _save(run, token, **fields, **_remote_ids(run, result), **run_usage):
+            return "lease lost"
         Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
         transaction.on_commit(partial(enqueue_step, run.pk, delay))
-        return result.status
-    return "lease lost"
+    return result.status
 
 
 def _retry_later(run: Run, token: str, exc: TransientProviderError) -> str:

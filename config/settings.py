@@ -186,6 +186,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("interval_start", 0)
 CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("interval_step", 0.2)
 CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("interval_max", 0.5)
 CELERY_TASK_PUBLISH_RETRY = False
+WORKER_ASYNC_COMMIT = envbool("WORKER_ASYNC_COMMIT", True)
 
 # --- Assistant -----------------------------------------------------------------------------
 OPENAI_API_KEY = envstr("OPENAI_API_KEY")

@@ -5,7 +5,8 @@ Registered in TicketsConfig.ready(); assistants never imports tickets.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 
 from assistants import knowledge, tools
@@ -84,14 +85,13 @@ def escalate_to_human(run, reason: str) -> dict:
 
 @receiver(reply_created)
 def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
-    ticket_id = Ticket.objects.filter(thread_id=message.thread_id).values_list("pk", flat=True).first()
-    if ticket_id is None:
-        return
+    changes = {"updated_at": message.created_at, "last_message_preview": message.body[:140]}
     if published:
-        services.bump_first_response(ticket_id, message.published_at)
-        Ticket.objects.filter(pk=ticket_id).filter(Q(status=Ticket.Status.NEW)).update(status=Ticket.Status.OPEN)
+        changes["first_response_at"] = Coalesce("first_response_at", Value(message.published_at))
+        changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
+    Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
+    if published:
         notifications.reply_published(message.pk)
-    Ticket.objects.filter(pk=ticket_id).update(updated_at=message.created_at, last_message_preview=message.body[:140])
 
 
 @receiver(run_failed)

@@ -357,7 +357,3 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
     if MIRRORED_FIELDS & set(changes):
         _mark_metadata_dirty(locked)
     return locked
-
-
-def bump_first_response(ticket_id: int, at) -> None:
-    Ticket.objects.filter(pk=ticket_id, first_response_at__isnull=True).update(first_response_at=at)
