@@ -1,0 +1,107 @@
+"""The engine's invariants with the OpenAI provider, a real Celery worker process and the emulator
+over loopback HTTP."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from assistants.models import Message, Run
+from assistants.tasks import advance_run
+from tests.emulator import serve_in_thread
+from tests.factories import CustomerFactory, open_ticket
+from tests.openai_support import emulator_fixture
+from tests.worker import wait_until
+from tickets import services as desk
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def emu(settings):
+    yield from emulator_fixture(settings)
+
+
+@pytest.fixture
+def served(emu):
+    emu.configure(auto_complete=True, latency=0.2)
+    server, base_url = serve_in_thread(emu)
+    yield emu, base_url
+    server.stop()
+
+
+def worker_env(base_url: str) -> dict:
+    return {
+        "ASSISTANT_PROVIDER": "openai",
+        "OPENAI_API_KEY": "test",
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_TIMEOUT": "3",
+        "ASSISTANT_BACKOFF_BASE": "0.05",
+        "ASSISTANT_BACKOFF_MAX": "0.5",
+        "ASSISTANT_MAX_ATTEMPTS": "40",
+    }
+
+
+def published(ticket):
+    return Message.objects.filter(
+        thread=ticket.thread, role=Message.Role.ASSISTANT, run__isnull=False, draft_state="published"
+    )
+
+
+def all_done():
+    return Run.objects.exists() and not Run.objects.filter(status__in=Run.ACTIVE).exists()
+
+
+def test_concurrent_customer_posts_each_get_one_reply_from_a_real_worker(celery_worker, served):
+    emu, base_url = served
+    celery_worker.start(concurrency=4, **worker_env(base_url))
+    tickets = [open_ticket(body=f"Question {n}") for n in range(6)]
+
+    def post(ticket):
+        try:
+            for n in range(3):
+                desk.customer_reply(ticket=ticket, customer=ticket.customer, body=f"more {n}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in tickets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_until(lambda: all_done() and all(published(t).count() >= 1 for t in tickets), 60, message="replies")
+    wait_until(all_done, 60, message="follow-up runs")
+    for ticket in tickets:
+        runs = Run.objects.filter(thread=ticket.thread)
+        assert set(runs.values_list("status", flat=True)) == {Run.Status.COMPLETED}
+        # every customer message is answered by exactly one run, one reply per run
+        assert not ticket.thread.messages.filter(role="user", answered_by__isnull=True).exists()
+        assert published(ticket).count() == runs.count()
+    assert all(c.startswith("conv_") for c in emu.state()["conversations"])
+
+
+def test_duplicate_task_delivery_does_not_duplicate_the_reply(celery_worker, served, monkeypatch):
+    from assistants import services
+
+    emu, base_url = served
+    monkeypatch.setattr(services, "enqueue_step", lambda run_id, delay=0.0: None)
+    ticket = open_ticket(body="Hello")
+    monkeypatch.undo()
+    run = Run.objects.get(thread=ticket.thread)
+    celery_worker.start(concurrency=4, **worker_env(base_url))
+    for _ in range(4):
+        advance_run.apply_async(args=[run.pk])
+    wait_until(lambda: Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).exists(), 60, message="the run")
+    assert published(ticket).count() == 1
+    assert emu.count("POST", "/v1/responses") == 1
+
+
+def test_a_fault_storm_with_a_real_worker_ends_every_run_with_one_reply(celery_worker, served):
+    emu, base_url = served
+    emu.configure(rate_429=0.3, rate_500=0.1, rate_lost=0.05, lost_mode="500", retry_after="0.1", seed=5)
+    celery_worker.start(concurrency=4, **worker_env(base_url))
+    customer = CustomerFactory()
+    tickets = [open_ticket(customer=customer, body=f"Storm {n}") for n in range(20)]
+    wait_until(all_done, 120, message="every run to end")
+    assert set(Run.objects.values_list("status", flat=True)) == {Run.Status.COMPLETED}
+    assert all(published(t).count() == 1 for t in tickets)
