@@ -61,7 +61,7 @@ def test_a_rejected_upload_is_a_form_error_and_leaves_no_ticket_and_no_message(p
     response = portal.post(
         reverse("portal:new"), {"subject": "s", "message": "m", "attachments": [upload]}, headers=HTMX
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["HX-Retarget"] == "#open-form"
     assert error in response.content.decode()
     assert not Ticket.objects.exists()
@@ -74,7 +74,7 @@ def test_a_rejected_upload_on_a_reply_stores_nothing(portal, customer):
     response = portal.post(
         reverse("portal:reply", args=[ticket.pk]), {"message": "here", "attachments": [_pdf(size=4096)]}, headers=HTMX
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "too large" in response.content.decode()
     assert ticket.thread.messages.count() == 1
     assert not Attachment.objects.exists()

@@ -47,7 +47,7 @@ def test_the_signup_url_is_under_the_portal(client):
 )
 def test_bad_signup_input_is_a_form_error(client, data, error):
     response = client.post(reverse("portal:signup"), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error in response.content.decode()
     assert not User.objects.exists()
 
@@ -58,7 +58,7 @@ def test_an_email_can_sign_up_only_once(client):
         reverse("portal:signup"),
         {"email": "TAKEN@example.com", "password1": "correct horse 42", "password2": "correct horse 42"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already exists" in response.content.decode()
 
 

@@ -67,7 +67,7 @@ def test_opening_a_ticket_without_javascript_redirects(portal, customer):
 )
 def test_bad_input_gives_a_form_error_in_place_and_opens_nothing(portal, data, error):
     response = portal.post(reverse("portal:new"), data, headers=HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["HX-Retarget"] == "#open-form"
     assert response["HX-Reswap"] == "outerHTML"
     assert error in response.content.decode()
@@ -177,7 +177,7 @@ def test_a_reply_with_htmx_returns_a_fresh_form_the_new_message_and_a_polling_li
 def test_an_empty_reply_is_a_form_error_in_place(portal, customer):
     ticket = open_ticket(customer)
     response = portal.post(reverse("portal:reply", args=[ticket.pk]), {"message": ""}, headers=HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["HX-Retarget"] == "#reply-form"
     assert "Write a message first." in response.content.decode()
     assert ticket.thread.messages.count() == 1
@@ -186,7 +186,7 @@ def test_an_empty_reply_is_a_form_error_in_place(portal, customer):
 def test_an_empty_reply_without_javascript_shows_the_page_with_the_error(portal, customer):
     ticket = open_ticket(customer)
     response = portal.post(reverse("portal:reply", args=[ticket.pk]), {"message": ""})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Write a message first." in response.content.decode()
 
 
@@ -280,7 +280,7 @@ def test_a_resolved_ticket_can_be_rated_in_halves(portal, customer):
 def test_a_rating_outside_1_to_5_in_halves_is_refused(portal, customer, rating):
     ticket = _resolved(customer)
     response = portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": rating})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Pick a rating from 1 to 5." in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.feedback_rating is None
@@ -290,7 +290,7 @@ def test_an_open_ticket_cannot_be_rated(portal, customer):
     ticket = open_ticket(customer)
     assert "How did we do?" not in portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
     response = portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "5.0"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "once it is resolved" in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.feedback_rating is None

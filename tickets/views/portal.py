@@ -121,8 +121,9 @@ def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: i
     return render(request, TEMPLATE, context, status=status)
 
 
-def _form_error(request, template: str, context: dict, *, target: str, status: int = 400):
-    """A form with its errors, in place: htmx 2 does not swap a 4xx unless told where."""
+def _form_error(request, template: str, context: dict, *, target: str, status: int = 422):
+    """A form with its errors, in place (422, which base.html tells htmx to swap; a 429 is swapped
+    by the portal layout's listener because it carries HX-Retarget)."""
     response = render(request, template, context, status=status)
     if request.htmx:
         response = reswap(retarget(response, target), "outerHTML")
@@ -163,7 +164,7 @@ def ticket_new(request):
             url = reverse("portal:ticket", args=[ticket.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if not request.htmx:
-        return render(request, "portal/new.html", {"form": form}, status=400)
+        return render(request, "portal/new.html", {"form": form}, status=422)
     return _form_error(request, "portal/new.html#open_form", {"form": form}, target="#open-form")
 
 
@@ -210,7 +211,7 @@ def reply(request, pk: int):
     return _reply_error(request, ticket, form)
 
 
-def _reply_error(request, ticket: Ticket, form: ReplyForm, *, status: int = 400):
+def _reply_error(request, ticket: Ticket, form: ReplyForm, *, status: int = 422):
     if not request.htmx:
         return _page(request, ticket, reply_form=form, status=status)
     return _form_error(
@@ -235,7 +236,7 @@ def rate(request, pk: int):
     if ticket.status not in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
         form.is_valid()
         form.add_error(None, "You can rate a ticket once it is resolved.")
-        return _page(request, ticket, rate_form=form, status=400)
+        return _page(request, ticket, rate_form=form, status=422)
     if form.is_valid():
         try:
             services.ticket_rate(
@@ -249,4 +250,4 @@ def rate(request, pk: int):
         else:
             flash.success(request, "Thank you for your feedback.")
             return redirect("portal:ticket", pk=ticket.pk)
-    return _page(request, ticket, rate_form=form, status=400)
+    return _page(request, ticket, rate_form=form, status=422)
