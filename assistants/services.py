@@ -159,7 +159,6 @@ def _request_run_locked(thread: Thread, *, trigger: str, requested_by=None) -> R
         provider=provider.name,
         status=Run.Status.QUEUED,
         next_step_at=now,
-        deadline=now + timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT),
     )
     Thread.objects.filter(pk=thread.pk).update(
         ai_state=Thread.AIState.RUNNING, attention="", run_count=F("run_count") + 1
@@ -310,8 +309,11 @@ def _take_customer_messages(run: Run, token: str) -> None:
         Thread.objects.select_for_update().only("id").get(pk=run.thread_id)
         unanswered_customer_messages(run.thread).update(answered_by=run)
         last = Message.objects.filter(answered_by=run).order_by("-seq").first()
+        # The time limit counts from the start: a run queued while no worker was up still answers.
+        run.started_at = run.started_at or _now()
+        run.deadline = run.deadline or run.started_at + timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT)
         Run.objects.filter(pk=run.pk, lease_token=token).update(
-            answers_message=last, started_at=run.started_at or _now()
+            answers_message=last, started_at=run.started_at, deadline=run.deadline
         )
     run.answers_message = last
 
