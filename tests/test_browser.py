@@ -1,0 +1,148 @@
+"""The portal and the workspace in a real browser (chromium via Playwright) against a live server.
+
+The assistant's replies come from a real Celery worker process (tests/worker.py), so the page
+has to pick them up by itself: each test sets a JavaScript marker on the page and checks that it
+survived, which proves the text arrived without a reload.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from assistants.models import Message
+from tests import browser as fixtures
+from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_ticket
+from tests.worker import wait_until
+from tickets import services
+from tickets.models import Ticket
+
+# The browser fixtures, made visible to this module's tests.
+chromium, live_server, open_as = fixtures.chromium, fixtures.live_server, fixtures.open_as
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+REFUND_ARTICLE = (
+    "Refunds are paid back to the card you used within five working days of our approval. "
+    "You will get an email with the refund reference as soon as it is on its way."
+)
+LIVE = 30_000  # ms: how long a page may take to show what a real worker produced
+
+
+def set_marker(page) -> None:
+    page.evaluate("window.__marker = 1")
+
+
+def assert_not_reloaded(page) -> None:
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded or navigated away"
+
+
+@pytest.mark.worker
+def test_a_customer_opens_a_ticket_and_the_assistants_reply_appears_without_a_reload(open_as, celery_worker):
+    ArticleFactory(title="Refunds", slug="refunds", tags="refund,money back", body=REFUND_ARTICLE)
+    CustomerFactory(username="ada@example.com", first_name="Ada")
+
+    page = open_as(None)
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "ada@example.com")
+    page.fill("input[name=password]", "pass12345")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My tickets")).to_be_visible()
+
+    page.get_by_role("link", name="Open a ticket").click()
+    page.fill("input[name=subject]", "Refund for a returned parcel")
+    page.fill("textarea[name=message]", "How long does a refund take to reach my card?")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(re.compile(r"/portal/tickets/\d+/$"))
+    # No worker runs yet: the run waits in the broker, and the page says the assistant works on it.
+    expect(page.locator(".portal-answering")).to_be_visible()
+    expect(page.locator(".portal-message-assistant")).to_have_count(0)
+    set_marker(page)
+
+    celery_worker.start()
+    reply = page.locator(".portal-message-assistant")
+    expect(reply).to_be_visible(timeout=LIVE)
+    expect(reply).to_contain_text("five working days")
+    expect(page.locator(".portal-answering")).to_have_count(0)
+    assert_not_reloaded(page)
+
+
+@pytest.mark.worker
+def test_staff_approve_an_edited_draft_and_the_customer_sees_the_edited_text(open_as, celery_worker, settings):
+    settings.HELPDESK_DEFAULT_AI_MODE = Ticket.AIMode.DRAFT
+    ArticleFactory(title="Refunds", slug="refunds", tags="refund", body=REFUND_ARTICLE)
+    celery_worker.start()
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Refund please", body="How long does a refund take?")
+    draft = wait_until(lambda: Message.objects.drafts().filter(thread=ticket.thread).first(), message="the draft")
+
+    customer_page = open_as(customer)
+    customer_page.goto(f"/portal/tickets/{ticket.pk}/")
+    expect(customer_page.locator(".portal-message-customer")).to_be_visible()
+    assert draft.body not in customer_page.content()  # an unapproved draft never reaches the portal
+    set_marker(customer_page)
+
+    staff_page = open_as(StaffFactory())
+    staff_page.goto(f"/staff/tickets/{ticket.pk}/")
+    edited = "Your refund of 42 EUR was approved today; it reaches your card within five working days."
+    staff_page.get_by_label("Draft reply").fill(edited)
+    staff_page.get_by_role("button", name="Approve and send").click()
+    expect(staff_page.locator(".msg-assistant").filter(has_text="42 EUR")).to_be_visible()
+    expect(staff_page.locator(".msg-draft")).to_have_count(0)
+
+    # The open portal page polls while a person is expected to answer; the approval arrives live.
+    published = customer_page.locator(".portal-message-assistant")
+    expect(published).to_contain_text("42 EUR was approved today", timeout=LIVE)
+    assert draft.body not in customer_page.content()
+    assert_not_reloaded(customer_page)
+    assert Message.objects.get(pk=draft.pk).body == edited
+
+
+def test_an_internal_note_by_staff_never_reaches_the_customer(open_as, settings):
+    settings.HELPDESK_DEFAULT_AI_MODE = Ticket.AIMode.OFF
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Invoice address", body="Please fix the address on my invoice.")
+    note = "Internal: this customer is a reseller, check invoice INV-4471 first."
+
+    staff_page = open_as(StaffFactory())
+    staff_page.goto(f"/staff/tickets/{ticket.pk}/")
+    set_marker(staff_page)
+    staff_page.locator("#composer textarea[name=body]").fill(note)
+    staff_page.locator("#composer input[name=internal]").check()
+    staff_page.locator("#composer").get_by_role("button", name="Send").click()
+    expect(staff_page.locator(".msg-note").filter(has_text="INV-4471")).to_be_visible()
+    assert_not_reloaded(staff_page)
+    assert Message.objects.filter(thread=ticket.thread, visibility=Message.Visibility.INTERNAL).count() == 1
+
+    customer_page = open_as(customer)
+    customer_page.goto(f"/portal/tickets/{ticket.pk}/")
+    expect(customer_page.locator(".portal-message-customer")).to_contain_text("fix the address")
+    assert "INV-4471" not in customer_page.content()
+    # The live poll from the very start of the thread: the customer's message, never the note.
+    poll = customer_page.request.get(f"/portal/tickets/{ticket.pk}/updates/?after=0")
+    assert poll.ok
+    assert "fix the address" in poll.text()
+    assert "INV-4471" not in poll.text()
+
+
+def test_a_customer_rates_a_resolved_ticket(open_as, settings):
+    settings.HELPDESK_DEFAULT_AI_MODE = Ticket.AIMode.OFF
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Lost parcel", body="My parcel never arrived.")
+    services.ticket_update(ticket=ticket, by=StaffFactory(), status=Ticket.Status.RESOLVED)
+
+    page = open_as(customer)
+    page.goto(f"/portal/tickets/{ticket.pk}/")
+    expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
+    page.locator("input[name=rating][value='4.5']").check()
+    page.fill("textarea[name=comment]", "Quick and friendly.")
+    page.locator(".portal-rate").get_by_role("button", name="Rate").click()
+    expect(page.get_by_text("Thank you for your feedback.")).to_be_visible()
+    expect(page.locator(".portal-rate").get_by_role("button", name="Update rating")).to_be_visible()
+
+    ticket.refresh_from_db()
+    assert ticket.feedback_rating == Decimal("4.5")
+    assert ticket.feedback_comment == "Quick and friendly."
