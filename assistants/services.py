@@ -245,8 +245,25 @@ def _save(run: Run, token: str, **fields) -> bool:
     return Run.objects.filter(pk=run.pk, lease_token=token).update(lease_until=None, **fields) == 1
 
 
-def run_advance(*, run_id: int) -> str:
-    """Perform one step of a run. Returns what happened, for logs and tests."""
+# Steps that need no waiting (running the tools and handing their outputs back) follow each other
+# in the same task, each with its own claim; a wait is always a rescheduled task.
+MAX_STEPS_PER_TASK = 4
+
+
+def run_advance(*, run_id: int, max_steps: int = MAX_STEPS_PER_TASK) -> str:
+    """Advance a run by one step, and by the steps after it while they are due at once.
+    Returns what happened last, for logs and tests."""
+    outcome = _advance_one_step(run_id)
+    for _ in range(max_steps - 1):
+        if outcome != "requires_action":
+            break
+        outcome = _advance_one_step(run_id)
+    if outcome == "requires_action":
+        transaction.on_commit(partial(enqueue_step, run_id))
+    return outcome
+
+
+def _advance_one_step(run_id: int) -> str:
     with transaction.atomic():
         # The claim and, for a new run, taking the customer's messages commit together.
         token = _claim(run_id)
@@ -420,7 +437,7 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
             return "failed"
         state = {**result.state, "pending_calls": [c.as_dict() for c in result.tool_calls], "outputs": None}
         fields = {"status": Run.Status.REQUIRES_ACTION, "provider_state": state, "next_step_at": now, "attempts": 0}
-        delay = 0.0
+        delay = None  # due at once: run_advance carries on (or enqueues it)
     else:  # in_progress: poll again later, backing off
         polls = run.provider_state.get("polls", 0) if run.status == Run.Status.IN_PROGRESS else 0
         delay = backoff(polls)
@@ -435,7 +452,8 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
         if not _save(run, token, **fields, **_remote_ids(run, result), **run_usage):
             return "lease lost"
         Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
-        transaction.on_commit(partial(enqueue_step, run.pk, delay))
+        if delay is not None:
+            transaction.on_commit(partial(enqueue_step, run.pk, delay))
     return result.status
 
 
