@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from assistants import policy as thread_policy
+from assistants.metadata import SYNC_FAILED  # noqa: F401 - the admin reads it from here
 from assistants.models import Attachment, Run, Thread
 from assistants.providers import get_provider
 from assistants.providers.base import ProviderError
@@ -29,7 +29,6 @@ from assistants.providers.base import ProviderError
 logger = logging.getLogger(__name__)
 
 DELETE_FAILED = "Remote deletion failed: "
-SYNC_FAILED = "Metadata sync failed: "
 
 # func(cutoff) -> QuerySet of Thread whose owner finished before cutoff.
 _archivable: Callable[[object], QuerySet] | None = None
@@ -206,28 +205,18 @@ def remote_objects_purge(*, conversation_ids: list[str], file_ids: list[str], pr
 
 
 def thread_resync_metadata(*, thread_id: int) -> bool:
-    """Push the owner's current metadata to the provider (validated by the owner's policy)."""
-    thread = Thread.objects.get(pk=thread_id)
-    metadata = thread_policy.for_thread(thread).metadata
-    provider = get_provider()
-    if provider.remote and thread.remote_id:
-        try:
-            provider.update_thread(thread, metadata)
-        except ProviderError as exc:
-            Thread.objects.filter(pk=thread.pk).update(remote_error=(SYNC_FAILED + exc.message)[:2000])
-            return False
-    fields = {"metadata": metadata, "metadata_synced_at": _now(), "metadata_dirty": False}
-    if thread.remote_error.startswith(SYNC_FAILED):
-        fields["remote_error"] = ""
-    Thread.objects.filter(pk=thread.pk).update(**fields)
-    return True
+    """Push the owner's current metadata now (the admin's re-sync): one rule, the engine's sync."""
+    from assistants import services
+
+    Thread.objects.filter(pk=thread_id).update(metadata_dirty=True)
+    return services.thread_metadata_sync(thread_id=thread_id) in ("pushed", "no remote conversation")
 
 
 def request_metadata_resync(*, thread_ids: Iterable[int]) -> int:
     ids = list(Thread.objects.filter(pk__in=list(thread_ids)).values_list("pk", flat=True))
     Thread.objects.filter(pk__in=ids).update(metadata_dirty=True)
     for thread_id in ids:
-        _enqueue("resync_thread_metadata", thread_id)
+        _enqueue("sync_thread_metadata", thread_id)
     return len(ids)
 
 

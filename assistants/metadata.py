@@ -1,5 +1,8 @@
 """The provider's metadata limits, checked before anything is sent (and in the admin's form)."""
 
+# How a failed push is recorded in Thread.remote_error (the admin filters on it).
+SYNC_FAILED = "Metadata sync failed: "
+
 MAX_KEYS = 16
 MAX_KEY_LENGTH = 64
 MAX_VALUE_LENGTH = 512

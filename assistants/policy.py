@@ -15,6 +15,7 @@ class ThreadPolicy:
     reason: str = ""  # why replies are not published automatically, for staff
     instructions: str = ""  # extra context for the model (ticket reference, language, ...)
     metadata: dict[str, str] = field(default_factory=dict)  # mirrored to the provider
+    metadata_error: str = ""  # why the full metadata does not fit the limits (then `metadata` omits it)
     safety_identifier: str = ""  # a hashed customer id, never the id itself
     owner_label: str = ""  # e.g. "T-1042", for logs and prompt cache keys
 

@@ -612,7 +612,7 @@ def thread_metadata_sync(*, thread_id: int) -> str:
     """Push the thread's metadata to the provider if it changed. A burst of changes is one push:
     the dirty flag is taken with one conditional UPDATE, so later tasks of the burst find it clear.
     The limits are checked before any call; a refusal is kept in remote_error for staff."""
-    from assistants.metadata import MetadataError, validate_metadata
+    from assistants.metadata import SYNC_FAILED, MetadataError, validate_metadata
 
     provider = get_provider()
     thread = Thread.objects.get(pk=thread_id)
@@ -621,16 +621,21 @@ def thread_metadata_sync(*, thread_id: int) -> str:
     if Thread.objects.filter(pk=thread_id, metadata_dirty=True).update(metadata_dirty=False) != 1:
         return "clean"
     try:
-        metadata = validate_metadata(thread_policy.for_thread(thread).metadata)
+        policy = thread_policy.for_thread(thread)
+        if policy.metadata_error:
+            raise MetadataError(policy.metadata_error)
+        metadata = validate_metadata(policy.metadata)
         provider.update_thread(thread, metadata)
     except (MetadataError, PermanentProviderError) as exc:
-        message = exc.message if isinstance(exc, PermanentProviderError) else f"Metadata not sent: {exc}"
-        Thread.objects.filter(pk=thread_id).update(remote_error=message[:1000])
+        message = exc.message if isinstance(exc, PermanentProviderError) else str(exc)
+        Thread.objects.filter(pk=thread_id).update(remote_error=(SYNC_FAILED + message)[:1000])
         return "refused"
     except TransientProviderError:
         Thread.objects.filter(pk=thread_id).update(metadata_dirty=True)
         raise
-    Thread.objects.filter(pk=thread_id).update(metadata=metadata, metadata_synced_at=_now(), remote_error="")
+    Thread.objects.filter(pk=thread_id).update(metadata=metadata, metadata_synced_at=_now())
+    # Clear an earlier sync failure only: a failed remote deletion stays in the report.
+    Thread.objects.filter(pk=thread_id, remote_error__startswith=SYNC_FAILED).update(remote_error="")
     return "pushed"
 
 

@@ -33,11 +33,6 @@ def delete_remote_thread(thread_id: int) -> bool:
     return lifecycle.thread_delete_remote(thread_id=thread_id)
 
 
-@shared_task(ignore_result=True)
-def resync_thread_metadata(thread_id: int) -> bool:
-    return lifecycle.thread_resync_metadata(thread_id=thread_id)
-
-
 @shared_task(bind=True, ignore_result=True, max_retries=8)
 def purge_remote_objects(self, conversation_ids: list[str], file_ids: list[str]) -> list[str]:
     """Remote leftovers of a deleted account: what fails is retried with backoff (no local row remains)."""

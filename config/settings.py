@@ -129,6 +129,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# Sessions are read from the cache first: a poll costs the user's row and its own query only.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Uploads are private: they are served only through views that check access, never from MEDIA_URL.
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = None
@@ -178,6 +180,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "assistants.tasks.sweep_runs", "schedule": envfloat("SWEEP_INTERVAL", 5.0)},
     "thread-lifecycle": {"task": "assistants.tasks.run_thread_lifecycle", "schedule": 3600.0},
+    # Metadata pushes a lost task left dirty, and the knowledge base's vector store (OpenAI only).
+    "thread-metadata": {"task": "assistants.tasks.sweep_thread_metadata", "schedule": 60.0},
+    "knowledge-base": {"task": "assistants.tasks.sync_knowledge_base", "schedule": 600.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).

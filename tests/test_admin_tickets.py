@@ -244,7 +244,7 @@ def test_custom_metadata_saved_and_resync_queued(client, lead, sent, django_capt
         response = client.post(change_url(ticket), form_data(ticket, custom_metadata='{"order": "5521"}'))
     assert response.status_code == 302
     assert Thread.objects.get(pk=ticket.thread_id).custom_metadata == {"order": "5521"}
-    assert ("assistants.tasks.resync_thread_metadata", (ticket.thread_id,)) in sent
+    assert ("assistants.tasks.sync_thread_metadata", (ticket.thread_id,)) in sent
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import pytest
 
 from assistants import services, tasks
+from assistants.metadata import SYNC_FAILED
 from assistants.models import Thread
 from tests.factories import StaffFactory, open_ticket
 from tests.openai_support import emulator_fixture
@@ -78,7 +79,7 @@ def test_metadata_beyond_the_limits_is_refused_before_the_api_is_called(emu, dra
 
     assert emu.count("POST", UPDATE) == 0
     thread = Thread.objects.get(pk=ticket.thread_id)
-    assert thread.remote_error.startswith("Metadata not sent")
+    assert thread.remote_error.startswith(SYNC_FAILED)
 
 
 def test_a_transient_error_leaves_the_flag_dirty_for_a_retry(emu, drain, pushes):

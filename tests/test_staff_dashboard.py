@@ -83,8 +83,8 @@ def test_dashboard_query_count_and_cache(client, staff, django_assert_num_querie
         open_ticket()
     # session, user; status counts, escalated, AI states; times and rating of the last 30 days
     # (one query on PostgreSQL, five on SQLite, which has no percentile_cont); cost; per day
-    expected = 2 + 3 + (1 if connection.vendor == "postgresql" else 5) + 2
+    expected = 1 + 3 + (1 if connection.vendor == "postgresql" else 5) + 2
     with django_assert_num_queries(expected):
         client.get(reverse("staff:dashboard"))
-    with django_assert_num_queries(2):  # cached for half a minute
+    with django_assert_num_queries(1):  # cached for half a minute
         client.get(reverse("staff:dashboard"))

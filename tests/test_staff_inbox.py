@@ -194,10 +194,10 @@ def test_inbox_first_page_query_count(client, staff, django_assert_num_queries):
     for i in range(30):
         _ticket(subject=f"ticket {i}", assignee=staff if i % 2 else None)
     # session, user, the 25-row page, the counts (tickets, AI states, mine: then cached), the staff list
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(reverse("staff:inbox"))
     assert len(response.context["page"].tickets) == 25
-    with django_assert_num_queries(4):  # the counts now come from the cache
+    with django_assert_num_queries(3):  # the counts now come from the cache
         client.get(reverse("staff:inbox"), {"q": "ticket", "ai": "running", "escalated": "no"})
-    with django_assert_num_queries(3):  # an HTMX list swap needs no staff list
+    with django_assert_num_queries(2):  # an HTMX list swap needs no staff list
         client.get(reverse("staff:inbox"), {"status": "all"}, **HTMX)

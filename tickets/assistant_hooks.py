@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 
 from assistants import knowledge, tools
+from assistants.metadata import MetadataError
 from assistants.models import Message
 from assistants.policy import ThreadPolicy
 from assistants.signals import reply_created, run_failed
@@ -34,14 +35,25 @@ def policy_for_thread(thread) -> ThreadPolicy:
         context.append(f"The customer prefers the language '{ticket.language_preference}'.")
     if ticket.user_is_premium:
         context.append("The customer has a premium plan.")
+    metadata, metadata_error = _metadata(ticket)
     return ThreadPolicy(
         reply_mode=mode,
         reason=reason,
         instructions="\n".join(context),
-        metadata=services.ticket_metadata(ticket),
+        metadata=metadata,
+        metadata_error=metadata_error,
         safety_identifier=services.safety_identifier(ticket.customer_id),
         owner_label=ticket.reference,
     )
+
+
+def _metadata(ticket: Ticket) -> tuple[dict[str, str], str]:
+    """The mirror, and why it does not fit if custom keys (edited outside the admin's form) break the
+    limits: runs go on with the typed flags only, and the metadata push refuses with the reason."""
+    try:
+        return services.ticket_metadata(ticket), ""
+    except MetadataError as exc:
+        return services.ticket_metadata(ticket, include_custom=False), str(exc)
 
 
 def _ticket_of(run) -> Ticket:

@@ -46,7 +46,7 @@ def customer_create(*, email: str, password: str, first_name: str = "", is_premi
 # --- the metadata mirror and the assistant's view of a ticket -------------------------------
 
 
-def ticket_metadata(ticket: Ticket) -> dict[str, str]:
+def ticket_metadata(ticket: Ticket, *, include_custom: bool = True) -> dict[str, str]:
     typed = {
         "ticket": ticket.reference,
         "customer_id": str(ticket.customer_id),
@@ -56,7 +56,7 @@ def ticket_metadata(ticket: Ticket) -> dict[str, str]:
         "user_is_premium": "true" if ticket.user_is_premium else "false",
         "conversation_topic": ticket.conversation_topic,
     }
-    custom = {k: v for k, v in ticket.thread.custom_metadata.items() if k not in typed}
+    custom = {k: v for k, v in ticket.thread.custom_metadata.items() if k not in typed} if include_custom else {}
     return validate_metadata({**typed, **custom})
 
 
