@@ -12,11 +12,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"customer{n}@example.com")
     email = factory.LazyAttribute(lambda u: u.username)
     first_name = factory.Faker("first_name")
-    password = factory.PostGenerationMethodCall("set_password", "pass12345")
+    password = factory.django.Password("pass12345")
 
 
 class CustomerFactory(UserFactory):

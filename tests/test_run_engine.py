@@ -349,3 +349,14 @@ def test_messages_are_numbered_in_order():
     for body in ("two", "three"):
         desk.customer_reply(ticket=ticket, customer=ticket.customer, body=body)
     assert list(ticket.thread.messages.values_list("seq", "body")) == [(1, "one"), (2, "two"), (3, "three")]
+
+
+def test_the_offline_assistant_does_not_send_the_same_article_twice(drain, refund_article):
+    ticket = open_ticket(subject="Refund", body="When will my refund arrive on my card?")
+    drain()
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="And the refund to my card, when?")
+    drain()
+    first, second = replies(ticket).order_by("seq")
+    assert first.metadata["citations"][0]["article_id"] == refund_article.pk
+    assert second.metadata["citations"] == []
+    assert "help center says about this above" in second.body

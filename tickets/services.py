@@ -325,6 +325,16 @@ def _set_status(ticket: Ticket, status: str, *, by=None, reason: str = "") -> No
     Ticket.objects.filter(pk=ticket.pk).update(status=status, resolved_at=ticket.resolved_at, updated_at=timezone.now())
 
 
+def _label(ticket: Ticket, field: str) -> str:
+    """What people read in the history: names and labels, not ids and codes."""
+    if field == "assignee":
+        user = User.objects.filter(pk=ticket.assignee_id).first() if ticket.assignee_id else None
+        return (user.get_full_name() or user.email) if user else ""
+    if field == "priority":
+        return ticket.get_priority_display()
+    return str(getattr(ticket, field) or "")
+
+
 EDITABLE_FIELDS = {"status", "priority", "assignee", "ai_mode", "conversation_topic", "language_preference"}
 MIRRORED_FIELDS = {"conversation_topic", "language_preference"}
 
@@ -351,8 +361,9 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
         new = value.pk if field == "assignee" and value is not None else value
         if field == "priority":
             new = int(value)
-        _record(locked, field, getattr(locked, attr), new, by=by)
+        old_label = _label(locked, field)
         setattr(locked, attr, new)
+        _record(locked, field, old_label, _label(locked, field), by=by)
     locked.save()
     if MIRRORED_FIELDS & set(changes):
         _mark_metadata_dirty(locked)

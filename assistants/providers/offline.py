@@ -60,6 +60,19 @@ def _summary(body: str, limit: int = 420) -> str:
     return cut + "."
 
 
+def _cited_before(thread) -> set[int]:
+    """Articles the assistant already cited on this thread: it does not send the same answer twice."""
+    from assistants.models import Message
+
+    cited = set()
+    replies = Message.objects.filter(thread=thread, role=Message.Role.ASSISTANT, run__isnull=False).exclude(
+        draft_state=Message.DraftState.DISCARDED
+    )
+    for metadata in replies.values_list("metadata", flat=True):
+        cited.update(c["article_id"] for c in (metadata or {}).get("citations", []))
+    return cited
+
+
 class OfflineProvider:
     name = "offline"
     remote = False
@@ -123,8 +136,15 @@ class OfflineProvider:
                 text += f" {status['assignee']} from our team is looking after it."
             text += " We will post every update here."
         else:
-            hits = [h for h in results.get("search_knowledge_base", {}).get("articles", []) if h["score"] >= MIN_SCORE]
-            if hits:
+            found = [h for h in results.get("search_knowledge_base", {}).get("articles", []) if h["score"] >= MIN_SCORE]
+            already = _cited_before(ctx.thread)
+            hits = [h for h in found if h["id"] not in already]
+            if found and not hits:
+                text = (
+                    "I have shared what our help center says about this above. If that does not answer it, "
+                    "tell me what is still unclear, or ask for a person and a member of the team will take over."
+                )
+            elif hits:
                 top = hits[0]
                 text = f"{_summary(top['body'])}\n\nIf this does not solve it, reply here and tell us what you see."
                 citations = [{"article_id": h["id"], "title": h["title"]} for h in hits[:2]]
