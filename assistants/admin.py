@@ -183,13 +183,11 @@ class ThreadForm(forms.ModelForm):
 # --- inlines: the latest N rows, with a link to all of them --------------------------------
 
 
-class LatestInline(admin.TabularInline):
-    """Read-only, and only the latest INLINE_LIMIT rows of the thread being edited."""
+class ReadOnlyInline(admin.TabularInline):
+    """An inline nobody adds to, changes or deletes from: history, not a form."""
 
     extra = 0
     can_delete = False
-    show_change_link = True
-    order_field = "-created_at"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -199,6 +197,13 @@ class LatestInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class LatestInline(ReadOnlyInline):
+    """Read-only, and only the latest INLINE_LIMIT rows of the thread being edited."""
+
+    show_change_link = True
+    order_field = "-created_at"
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

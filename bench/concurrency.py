@@ -11,7 +11,6 @@ Uses its own database and Redis DB (BENCH_DATABASE_URL / BENCH_BROKER_URL).
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, worker  # noqa: E402
+
 os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_bench_concurrency"
 )
@@ -28,14 +29,6 @@ os.environ["ASSISTANT_PROVIDER"] = "openai"
 os.environ["OPENAI_API_KEY"] = "test"
 os.environ["HELPDESK_DEFAULT_AI_MODE"] = "off"  # tickets are opened quietly, then switched to auto
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-
-def ensure_database(url: str) -> None:
-    if url.startswith("postgres"):
-        name = url.rsplit("/", 1)[1]
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"], capture_output=True
-        )
 
 
 def main() -> None:
@@ -71,17 +64,7 @@ def main() -> None:
     tickets = [services.ticket_open(customer=customer, subject=f"Bench {i}", body="hello") for i in range(args.tickets)]
     Ticket.objects.update(ai_mode=Ticket.AIMode.AUTO)
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "bench-concurrency"]
-        + ["--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    time.sleep(4)  # let the pool start
-    try:
+    with worker("bench-concurrency"):
         started = time.monotonic()
         chunks = [tickets[i :: args.posters] for i in range(args.posters)]
 
@@ -101,9 +84,6 @@ def main() -> None:
                 raise SystemExit("timed out waiting for the worker")
             time.sleep(0.05)
         finished = time.monotonic()
-    finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(20)
         server.stop()
 
     wall = finished - started

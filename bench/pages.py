@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402
+
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_bench_pages")
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["DEBUG"] = "0"  # production-like: no query log kept on every request
@@ -43,11 +44,6 @@ PAGES = [
     ("run_status", "run-status poll (staff)", 5, 2, "-"),
     ("portal_updates", "run-status poll (portal updates)", 5, 2, "-"),
 ]
-
-
-def ensure_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"], capture_output=True)
 
 
 def _is_auth(sql: str) -> bool:

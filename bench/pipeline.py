@@ -12,7 +12,6 @@ DB (override with BENCH_DATABASE_URL / BENCH_BROKER_URL).
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -20,20 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, worker  # noqa: E402
+
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_bench")
 os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/2")
 os.environ["CELERY_QUEUE"] = "bench-pipeline"
 os.environ["ASSISTANT_PROVIDER"] = "offline"
 os.environ["HELPDESK_DEFAULT_AI_MODE"] = "off"  # tickets are opened quietly, then switched to auto
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-
-def ensure_database(url: str) -> None:
-    if url.startswith("postgres"):
-        name = url.rsplit("/", 1)[1]
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"], capture_output=True
-        )
 
 
 def main() -> None:
@@ -69,28 +62,6 @@ def main() -> None:
         tickets.append(services.ticket_open(customer=customer, subject=f"Bench {i}", body="hello"))
     Ticket.objects.update(ai_mode=Ticket.AIMode.AUTO)
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "bench-pipeline",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    time.sleep(4)  # let the pool start
-
     def wait_idle(expected_runs: int, since: float) -> float:
         while Run.objects.filter(status__in=Run.ACTIVE).exists() or Run.objects.count() < expected_runs:
             if time.monotonic() - since > 300:
@@ -110,7 +81,7 @@ def main() -> None:
         return f"p50 {statistics.median(values):.0f} ms, p95 {p95:.0f} ms"
 
     burst, paced = tickets[: args.tickets], tickets[args.tickets :]
-    try:
+    with worker("bench-pipeline"):
         # 1. A burst: every ticket gets its message at once (throughput; latency includes queueing).
         started = time.monotonic()
         chunks = [burst[i :: args.posters] for i in range(args.posters)]
@@ -139,9 +110,6 @@ def main() -> None:
             services.customer_reply(ticket=ticket, customer=customer, body="How do I reset my password?")
         wait_idle(len(burst) + len(paced), stream_started)
         stream_latencies = latencies_of(Run.objects.exclude(pk__in=burst_ids))
-    finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(20)
 
     failed = Run.objects.exclude(status=Run.Status.COMPLETED).count()
     print(f"database: {connection.vendor}, broker: {os.environ['CELERY_BROKER_URL']}, one worker, default concurrency")

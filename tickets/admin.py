@@ -22,6 +22,7 @@ from assistants.admin import (
     CustomMetadataField,
     LifecycleActionsMixin,
     ProviderFilter,
+    ReadOnlyInline,
     RemoteDeletedFilter,
     RemoteErrorFilter,
     ThreadAdmin,
@@ -128,22 +129,11 @@ class TicketForm(forms.ModelForm):
             self.fields["assignee"].queryset = User.objects.filter(is_staff=True)
 
 
-class FlagChangeInline(admin.TabularInline):
+class FlagChangeInline(ReadOnlyInline):
     model = FlagChange
-    extra = 0
-    can_delete = False
     fields = ["created_at", "field", "old_value", "new_value", "changed_by", "run", "reason"]
     readonly_fields = fields
     verbose_name_plural = "Flag changes (audit, latest 50)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("changed_by", "run")

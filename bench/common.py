@@ -1,0 +1,37 @@
+"""What the benchmark scripts share: their own database, and a real worker process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database if it is missing (an error means it exists)."""
+    if url.startswith("postgres"):
+        name = url.rsplit("/", 1)[1].split("?")[0]
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"], capture_output=True
+        )
+
+
+@contextmanager
+def worker(queue: str, warmup: float = 4.0):
+    """One `celery worker` with the default concurrency, consuming `queue`; stopped on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    time.sleep(warmup)  # let the pool start
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
