@@ -31,9 +31,18 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4) if text else 0
 
 
-def over_budget(thread: Thread) -> bool:
+def over_budget(thread: Thread, incoming: list[Message] | None = None) -> bool:
+    """Would the next run's input pass the budget? It holds what the conversation held at the last
+    response (context_tokens), that response's reply, and the messages about to be sent."""
     budget = settings.ASSISTANT_CONTEXT_BUDGET
-    return bool(budget) and bool(thread.remote_id) and thread.context_tokens > budget
+    if not budget or not thread.remote_id:
+        return False
+    last_reply = (
+        thread.runs.filter(status="completed").order_by("-finished_at").values_list("output_tokens", flat=True).first()
+        or 0
+    )
+    upcoming = sum(estimate_tokens(m.body) for m in incoming or ())
+    return thread.context_tokens + last_reply + upcoming > budget
 
 
 def record_usage(thread: Thread, tokens: int) -> None:

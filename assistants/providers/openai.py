@@ -296,7 +296,7 @@ class OpenAIProvider:
 
     def start_run(self, ctx: RunContext) -> StepResult:
         thread = ctx.thread
-        if context.over_budget(thread):
+        if context.over_budget(thread, ctx.pending_messages):
             thread.remote_id = self.replace_conversation(
                 thread, reason="context_budget", exclude=[m.pk for m in ctx.pending_messages]
             )
