@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,3 +36,21 @@ def worker(queue: str, warmup: float = 4.0):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+
+
+def post_burst(tickets, customer, body: str, posters: int) -> None:
+    """Every ticket gets a customer message at once, from `posters` threads (each its own connection)."""
+    from django.db import connection
+
+    from tickets import services
+
+    def post(chunk):
+        for ticket in chunk:
+            services.customer_reply(ticket=ticket, customer=customer, body=body)
+        connection.close()
+
+    threads = [threading.Thread(target=post, args=(tickets[i::posters],)) for i in range(posters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

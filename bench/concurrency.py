@@ -12,13 +12,12 @@ Uses its own database and Redis DB (BENCH_DATABASE_URL / BENCH_BROKER_URL).
 import argparse
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, worker  # noqa: E402
+from bench.common import ensure_database, post_burst, worker  # noqa: E402
 
 os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_bench_concurrency"
@@ -66,18 +65,7 @@ def main() -> None:
 
     with worker("bench-concurrency"):
         started = time.monotonic()
-        chunks = [tickets[i :: args.posters] for i in range(args.posters)]
-
-        def post(chunk):
-            for ticket in chunk:
-                services.customer_reply(ticket=ticket, customer=customer, body="Where is my parcel?")
-            connection.close()
-
-        threads = [threading.Thread(target=post, args=(c,)) for c in chunks]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        post_burst(tickets, customer, "Where is my parcel?", args.posters)
         posted = time.monotonic()
         while Run.objects.filter(status__in=Run.ACTIVE).exists() or Run.objects.count() < args.tickets:
             if time.monotonic() - started > 600:

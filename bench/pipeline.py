@@ -13,13 +13,12 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, worker  # noqa: E402
+from bench.common import ensure_database, post_burst, worker  # noqa: E402
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_bench")
 os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/2")
@@ -84,18 +83,7 @@ def main() -> None:
     with worker("bench-pipeline"):
         # 1. A burst: every ticket gets its message at once (throughput; latency includes queueing).
         started = time.monotonic()
-        chunks = [burst[i :: args.posters] for i in range(args.posters)]
-
-        def post(chunk):
-            for ticket in chunk:
-                services.customer_reply(ticket=ticket, customer=customer, body="When will my refund arrive?")
-            connection.close()
-
-        threads = [threading.Thread(target=post, args=(c,)) for c in chunks]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        post_burst(burst, customer, "When will my refund arrive?", args.posters)
         posted = time.monotonic()
         finished = wait_idle(len(burst), started)
         burst_latencies = latencies_of(Run.objects.all())

@@ -2,10 +2,13 @@ import os
 import socket
 
 import pytest
+from celery import Task, current_app
+from django.core.cache import cache
 from django.db import connection
 
 from assistants import services
 from assistants.models import Run
+from tests.factories import StaffFactory
 
 pytest_plugins = ["tests.worker"]
 
@@ -36,6 +39,37 @@ def pytest_runtest_setup(item):
         if REQUIRE_SERVICES:
             pytest.fail(message + " (REQUIRE_SERVICES=1 turns this skip into a failure)")
         pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached counts never leak from one test into the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff(client):
+    """A staff member, logged in with the test client."""
+    user = StaffFactory()
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks sent with .delay(), recorded; `sent.run()` executes them in-process as a worker would."""
+
+    class Sent(list):
+        def run(self):
+            while self:
+                name, args = self.pop(0)
+                current_app.tasks[name](*args)
+
+    calls = Sent()
+    monkeypatch.setattr(Task, "delay", lambda self, *args, **kw: calls.append((self.name, args)))
+    return calls
 
 
 class Enqueued(list):

@@ -3,8 +3,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from celery import current_app
-from celery.app.task import Task
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -31,19 +29,6 @@ def lead(client):
     user.groups.add(Group.objects.get(name="Support lead"))
     client.force_login(user)
     return user
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    class Sent(list):
-        def run(self):
-            while self:
-                name, args = self.pop(0)
-                current_app.tasks[name](*args)
-
-    calls = Sent()
-    monkeypatch.setattr(Task, "delay", lambda self, *args, **kw: calls.append((self.name, args)))
-    return calls
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import pytest
 from celery import current_app
-from celery.app.task import Task
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -24,21 +23,6 @@ def remote(settings):
     RecordingRemoteProvider.reset()
     yield RecordingRemoteProvider
     RecordingRemoteProvider.reset()
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Tasks sent with .delay(), recorded; `sent.run()` executes them in-process as a worker would."""
-
-    class Sent(list):
-        def run(self):
-            while self:
-                name, args = self.pop(0)
-                current_app.tasks[name](*args)
-
-    calls = Sent()
-    monkeypatch.setattr(Task, "delay", lambda self, *args, **kw: calls.append((self.name, args)))
-    return calls
 
 
 def remote_ticket(drain, customer=None, subject="Parcel late", attachment=False):

@@ -4,31 +4,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from assistants.models import Run, Thread
-from tests.factories import StaffFactory, open_ticket
+from tests.factories import open_ticket
 from tickets import selectors
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def staff(client):
-    user = StaffFactory()
-    client.force_login(user)
-    return user
 
 
 def test_dashboard_figures(client, staff, drain):
