@@ -8,7 +8,7 @@ from django.db import connection
 
 from assistants import services
 from assistants.models import Run
-from tests.factories import StaffFactory
+from tests.factories import CustomerFactory, StaffFactory
 
 pytest_plugins = ["tests.worker"]
 
@@ -55,6 +55,18 @@ def staff(client):
     user = StaffFactory()
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def customer():
+    return CustomerFactory()
+
+
+@pytest.fixture
+def portal(client, customer):
+    """The test client, logged in as `customer`."""
+    client.force_login(customer)
+    return client
 
 
 @pytest.fixture

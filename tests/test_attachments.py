@@ -1,7 +1,6 @@
 """Uploads: size and type limits before anything is stored; downloads only through the access check."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -18,18 +17,6 @@ HTMX = {"HX-Request": "true"}
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.HELPDESK_MAX_UPLOAD_BYTES = 1024
-    cache.clear()
-
-
-@pytest.fixture
-def customer():
-    return CustomerFactory()
-
-
-@pytest.fixture
-def portal(client, customer):
-    client.force_login(customer)
-    return client
 
 
 def _pdf(name="invoice.pdf", size=100):

@@ -1,7 +1,6 @@
 """Safety of the customer portal: only your own tickets, only public messages, CSRF on every POST."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -21,7 +20,6 @@ DRAFT_TEXT = "UNAPPROVED-DRAFT-refund-of-5000-dollars"
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from assistants import services as assistant
@@ -21,18 +20,6 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    cache.clear()
-
-
-@pytest.fixture
-def customer():
-    return CustomerFactory()
-
-
-@pytest.fixture
-def portal(client, customer):
-    client.force_login(customer)
-    return client
 
 
 def _updates(portal, ticket, after=0, since=None):
