@@ -20,10 +20,12 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Count, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assistants.models import Message, Run, Thread
-from tickets.models import CustomerProfile, Ticket
+from tickets.models import CustomerProfile, Ticket, TicketCount
 
 User = get_user_model()
 
@@ -373,7 +375,16 @@ def big_ticket() -> Ticket:
 
 def check_counters(sample: int = 200) -> None:
     """Spot-check a sample: message_count equals the messages, run_count the runs, the preview
-    the last public message that is not a draft."""
+    the last public message that is not a draft. And the ticket counts the triggers kept while
+    COPY wrote the tickets equal a recount."""
+    recount = (
+        Ticket.objects.order_by()
+        .annotate(who=Coalesce("assignee_id", Value(0)))
+        .values("status", "escalated", "who")
+        .annotate(n=Count("*"))
+    )
+    kept = {(c.status, c.escalated, c.assignee_id): c.n for c in TicketCount.objects.filter(n__gt=0)}
+    assert kept == {(r["status"], r["escalated"], r["who"]): r["n"] for r in recount}, "TicketCount is not a recount"
     for ticket in Ticket.objects.select_related("thread").order_by("?")[:sample]:
         thread = ticket.thread
         messages = list(Message.objects.filter(thread=thread).order_by("seq"))

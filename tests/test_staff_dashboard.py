@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -66,10 +67,30 @@ def test_runs_before_monday_do_not_count_as_this_weeks_cost(client, staff):
 def test_dashboard_query_count_and_cache(client, staff, django_assert_num_queries):
     for _ in range(5):
         open_ticket()
-    # session, user; status counts, escalated, AI states; times and rating of the last 30 days
-    # (one query on PostgreSQL, five on SQLite, which has no percentile_cont); cost; per day
-    expected = 1 + 3 + (1 if connection.vendor == "postgresql" else 5) + 2
+    cache.clear()  # cold: nothing cached, not even the session
+    # session, user; ticket counts by status and flags (shared with the inbox), AI states; times
+    # and rating of the last 30 days (one query on PostgreSQL, five on SQLite, which has no
+    # percentile_cont); this week's cost; opened per day
+    expected = 2 + 2 + (1 if connection.vendor == "postgresql" else 5) + 2
     with django_assert_num_queries(expected):
         client.get(reverse("staff:dashboard"))
-    with django_assert_num_queries(1):  # cached for half a minute
+    with django_assert_num_queries(1):  # the user; the figures are cached for half a minute
         client.get(reverse("staff:dashboard"))
+
+
+def test_dashboard_counts_agree_with_the_inbox_chips(client, staff):
+    open_ticket()
+    escalated = open_ticket()
+    Ticket.objects.filter(pk=escalated.pk).update(escalated=True, status=Ticket.Status.PENDING)
+    closed = open_ticket()
+    Ticket.objects.filter(pk=closed.pk).update(status=Ticket.Status.CLOSED, escalated=True)
+    Thread.objects.filter(pk=closed.thread_id).update(ai_state=Thread.AIState.FAILED)
+    d = client.get(reverse("staff:dashboard")).context["d"]
+    counts = client.get(reverse("staff:inbox")).context["counts"]
+    assert d.open_total == counts["open"] == 2
+    assert d.escalated_open == counts["escalated"] == 1
+    assert d.failed == counts["failed"] == 1
+    assert {value: n for value, _label, n in d.by_status} == {
+        value: counts[f"status_{value}"] for value in Ticket.Status.values
+    }
+    assert sum(n for _, _, n in d.by_status) == counts["all"] == 3
