@@ -301,3 +301,28 @@ def test_run_status_poll_reads_one_row(client, staff, ticket, django_assert_num_
     with django_assert_num_queries(2):
         response = client.get(url, {"after": last}, **HTMX)
     assert 'hx-trigger="every 1s"' in response.content.decode()
+
+
+def test_run_status_poll_refreshes_the_side_panels_tokens_and_cost(client, staff, ticket, drain):
+    url = reverse("staff:run_status", args=[ticket.pk])
+    last = ticket.thread.message_count
+    before = client.get(url, {"after": last}, **HTMX).content.decode()
+    assert 'id="assistant-usage"' in before and 'hx-swap-oob="true"' in before
+    # the run finishes and records its tokens and cost on the thread
+    drain()
+    Thread.objects.filter(pk=ticket.thread_id).update(
+        input_tokens=4321, cached_tokens=1000, output_tokens=321, cost="0.0456", run_count=3
+    )
+    done = client.get(url, {"after": last}, **HTMX).content.decode()
+    usage = done[done.index('id="assistant-usage"') :]
+    for text in ("4321", "1000 cached", "321", "$0.0456", "<dd>3</dd>"):
+        assert text in usage, text
+
+
+def test_run_status_poll_without_any_run_still_refreshes_the_usage(client, staff, ticket, django_assert_num_queries):
+    Run.objects.filter(thread=ticket.thread).delete()
+    Thread.objects.filter(pk=ticket.thread_id).update(input_tokens=77, cost="0.0011")
+    url = reverse("staff:run_status", args=[ticket.pk])
+    with django_assert_num_queries(3):  # user, no run, then the thread
+        html = client.get(url, {"after": 1}, **HTMX).content.decode()
+    assert 'id="assistant-usage"' in html and "77" in html and "$0.0011" in html

@@ -286,15 +286,42 @@ def recent_flag_changes(ticket_id: int, limit: int = 8):
 @dataclass
 class RunStatus:
     ticket_id: int
-    thread_id: int
-    ai_state: str
-    attention: str
-    message_count: int
+    thread: Thread  # with its AI state, attention, message count, and token and cost totals
     run: Run | None
+
+    @property
+    def thread_id(self) -> int:
+        return self.thread.pk
+
+    @property
+    def ai_state(self) -> str:
+        return self.thread.ai_state
+
+    @property
+    def attention(self) -> str:
+        return self.thread.attention
+
+    @property
+    def message_count(self) -> int:
+        return self.thread.message_count
 
     @property
     def active(self) -> bool:
         return self.run is not None and self.run.is_active
+
+
+# What the poll shows of the thread: its state, and the usage figures of the side panel.
+POLL_THREAD_FIELDS = (
+    "id",
+    "ai_state",
+    "attention",
+    "message_count",
+    "run_count",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "cost",
+)
 
 
 def run_status(ticket_id: int) -> RunStatus | None:
@@ -310,10 +337,7 @@ def run_status(ticket_id: int) -> RunStatus | None:
             "error_message",
             "provider_state",
             "created_at",
-            "thread__id",
-            "thread__ai_state",
-            "thread__attention",
-            "thread__message_count",
+            *[f"thread__{name}" for name in POLL_THREAD_FIELDS],
         )
         .order_by("-created_at", "-pk")
         .first()
@@ -321,19 +345,10 @@ def run_status(ticket_id: int) -> RunStatus | None:
     if run is not None:
         thread = run.thread
     else:
-        thread = (
-            Thread.objects.filter(ticket__pk=ticket_id).only("id", "ai_state", "attention", "message_count").first()
-        )
+        thread = Thread.objects.filter(ticket__pk=ticket_id).only(*POLL_THREAD_FIELDS).first()
         if thread is None:
             return None
-    return RunStatus(
-        ticket_id=ticket_id,
-        thread_id=thread.pk,
-        ai_state=thread.ai_state,
-        attention=thread.attention,
-        message_count=thread.message_count,
-        run=run,
-    )
+    return RunStatus(ticket_id=ticket_id, thread=thread, run=run)
 
 
 # --- the dashboard ---------------------------------------------------------------------------

@@ -95,14 +95,7 @@ def _query_without(request, *names: str) -> str:
 
 def _conversation_context(ticket: Ticket) -> dict:
     messages, has_older = selectors.message_page(ticket.thread_id)
-    status = selectors.RunStatus(
-        ticket_id=ticket.pk,
-        thread_id=ticket.thread_id,
-        ai_state=ticket.thread.ai_state,
-        attention=ticket.thread.attention,
-        message_count=ticket.thread.message_count,
-        run=selectors.latest_run(ticket.thread_id),
-    )
+    status = selectors.RunStatus(ticket_id=ticket.pk, thread=ticket.thread, run=selectors.latest_run(ticket.thread_id))
     return {
         "ticket": ticket,
         "thread": ticket.thread,
@@ -161,7 +154,8 @@ def messages_older(request, pk: int):
 @staff_required
 @require_GET
 def run_status(request, pk: int):
-    """The live poll: one query while nothing changed; new messages ride along out of band."""
+    """The live poll: one query while nothing changed; new messages and the side panel's
+    token and cost figures ride along out of band."""
     status = selectors.run_status(pk)
     if status is None:
         raise Http404("No such ticket.")
