@@ -120,12 +120,54 @@ def test_keyset_pages_cover_every_ticket_once(client, staff, sort):
     assert "First page" in second.content.decode()
 
 
+@pytest.mark.parametrize("sort", ["updated", "created", "priority"])
+def test_previous_page_returns_the_earlier_rows(client, staff, sort):
+    customer = CustomerFactory()
+    created = [open_ticket(customer=customer, subject=f"t{i}") for i in range(60)]
+    same_time = timezone.now()
+    for i, t in enumerate(created):  # ties on the sort key, as above
+        Ticket.objects.filter(pk=t.pk).update(
+            updated_at=same_time - timedelta(minutes=i // 7), created_at=same_time, priority=1 + i % 4
+        )
+    url = reverse("staff:inbox")
+    pages = [client.get(url, {"sort": sort}).context["page"]]
+    while pages[-1].next_cursor:
+        pages.append(client.get(url, {"sort": sort, "after": pages[-1].next_cursor}, **HTMX).context["page"])
+    assert [len(p.tickets) for p in pages] == [25, 25, 10]
+    assert pages[0].prev_cursor is None
+    # back from the last page to the second, then to the first
+    second = client.get(url, {"sort": sort, "before": pages[2].prev_cursor}, **HTMX)
+    back = second.context["page"]
+    assert [t.pk for t in back.tickets] == [t.pk for t in pages[1].tickets]
+    assert back.next_cursor == pages[1].next_cursor and back.prev_cursor
+    html = second.content.decode()
+    assert "Previous 25" in html and "First page" in html and "Next 25" in html
+    first = client.get(url, {"sort": sort, "before": back.prev_cursor}, **HTMX)
+    assert [t.pk for t in first.context["page"].tickets] == [t.pk for t in pages[0].tickets]
+    assert first.context["page"].prev_cursor is None and first.context["page"].next_cursor == pages[0].next_cursor
+    assert "Previous 25" not in first.content.decode()
+
+
+def test_previous_page_after_rows_left_the_filter_is_a_full_first_page(client, staff):
+    customer = CustomerFactory()
+    created = [open_ticket(customer=customer, subject=f"t{i}") for i in range(30)]
+    url = reverse("staff:inbox")
+    first = client.get(url).context["page"]
+    second = client.get(url, {"after": first.next_cursor}).context["page"]
+    # ten tickets of the first page are resolved meanwhile: fewer than 25 rows lie before
+    Ticket.objects.filter(pk__in=[t.pk for t in first.tickets[:10]]).update(status=Ticket.Status.RESOLVED)
+    back = client.get(url, {"before": second.prev_cursor}).context["page"]
+    assert len(back.tickets) == 20 and back.prev_cursor is None and back.next_cursor is None
+    assert {t.pk for t in back.tickets} == {t.pk for t in created} - {t.pk for t in first.tickets[:10]}
+
+
 def test_a_forged_cursor_falls_back_to_the_first_page(client, staff):
     ticket = _ticket()
     for token in ("nonsense", "WzFd", "!!!"):
-        response = client.get(reverse("staff:inbox"), {"after": token})
-        assert response.status_code == 200
-        assert ticket.reference in _refs(response)
+        for direction in ("after", "before"):
+            response = client.get(reverse("staff:inbox"), {direction: token})
+            assert response.status_code == 200
+            assert ticket.reference in _refs(response)
 
 
 def test_bad_filter_values_are_ignored_not_a_500(client, staff):

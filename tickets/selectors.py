@@ -1,7 +1,7 @@
 """Reads for the staff workspace: the inbox, the ticket page, the live poll and the dashboard.
 
-Every function here is built to stay flat at 100,000 tickets: lists are keyset-paginated (no
-OFFSET, no COUNT over the filtered list), the per-filter counts are sums over the few
+Every function here is built to stay flat at 100,000 tickets: lists are keyset-paginated both
+ways (no OFFSET, no COUNT over the filtered list), the per-filter counts are sums over the few
 hundred rows of TicketCount (kept by database triggers) plus an index range count of threads
 by AI state, and keyword search uses the GIN full-text indexes on PostgreSQL.
 """
@@ -56,8 +56,9 @@ class InboxFilters:
 @dataclass
 class InboxPage:
     tickets: list[Ticket]
-    next_cursor: str | None
+    next_cursor: str | None  # the rows after this page start after it (?after=)
     filters: InboxFilters
+    prev_cursor: str | None = None  # the rows before this page end before it (?before=); None on the first page
 
 
 # --- full-text search ------------------------------------------------------------------------
@@ -142,57 +143,80 @@ def decode_cursor(token: str, sort: str) -> list | None:
     return out
 
 
-def _after(keys, values) -> Q:
-    """Rows strictly after `values` in the order `keys`: (a, b, c) < (x, y, z) spelled out as
-    a < x OR (a = x AND b < y) OR (a = x AND b = y AND c < z)."""
+def _beyond(keys, values, *, backwards: bool = False) -> Q:
+    """Rows strictly after `values` in the order `keys` (strictly before them if `backwards`):
+    (a, b, c) < (x, y, z) spelled out as a < x OR (a = x AND b < y) OR (a = x AND b = y AND c < z),
+    and a <= x besides: the OR is only a filter to PostgreSQL, the extra bound is an index
+    condition, so the scan starts at the cursor instead of at one end of the index."""
     condition = Q()
     for i, (name, desc) in enumerate(keys):
-        step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+        step = Q(**{f"{name}__{'lt' if desc != backwards else 'gt'}": values[i]})
         for j in range(i):
             step &= Q(**{keys[j][0]: values[j]})
         condition |= step
-    return condition
+    name, desc = keys[0]
+    return Q(**{f"{name}__{'lte' if desc != backwards else 'gte'}": values[0]}) & condition
 
 
-def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None) -> InboxPage:
-    """One page of the inbox: 25 rows, one query."""
+def _keyset(row, keys) -> str:
+    return _encode_cursor([getattr(row, name) for name, _ in keys])
+
+
+def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None, before: list | None = None) -> InboxPage:
+    """One page of the inbox: 25 rows in one query. `cursor` gives the page after a position;
+    `before` the page that ends just before one, read by walking the same index the other way.
+    A `before` with fewer than 25 rows left in front of it (rows left the filter meanwhile)
+    answers the first page, so that page is never short."""
     keys = SORTS[filters.sort]
     qs = inbox_queryset(filters, user=user)
-    if cursor is not None:
-        qs = qs.filter(_after(keys, cursor))
-    qs = (
-        qs.select_related("customer", "assignee", "thread")
-        .only(
-            "id",
-            "subject",
-            "status",
-            "priority",
-            "escalated",
-            "updated_at",
-            "created_at",
-            "last_message_preview",
-            "customer__id",
-            "customer__email",
-            "customer__first_name",
-            "customer__last_name",
-            "customer__username",
-            "assignee__id",
-            "assignee__email",
-            "assignee__first_name",
-            "assignee__last_name",
-            "assignee__username",
-            "thread__id",
-            "thread__ai_state",
-        )
-        .order_by(*[f"-{name}" if desc else name for name, desc in keys])
+    if before is not None:
+        qs = qs.filter(_beyond(keys, before, backwards=True))
+    elif cursor is not None:
+        qs = qs.filter(_beyond(keys, cursor))
+    qs = qs.select_related("customer", "assignee", "thread").only(
+        "id",
+        "subject",
+        "status",
+        "priority",
+        "escalated",
+        "updated_at",
+        "created_at",
+        "last_message_preview",
+        "customer__id",
+        "customer__email",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__username",
+        "assignee__id",
+        "assignee__email",
+        "assignee__first_name",
+        "assignee__last_name",
+        "assignee__username",
+        "thread__id",
+        "thread__ai_state",
     )
-    rows = list(qs[: PAGE_SIZE + 1])
+    order = [f"-{name}" if desc else name for name, desc in keys]
+    if before is not None:
+        reverse = [name[1:] if name.startswith("-") else f"-{name}" for name in order]
+        rows = list(qs.order_by(*reverse)[: PAGE_SIZE + 1])
+        if len(rows) < PAGE_SIZE:
+            return inbox_page(filters, user=user)
+        more_before = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        rows.reverse()
+        return InboxPage(
+            tickets=rows,
+            next_cursor=_keyset(rows[-1], keys),
+            prev_cursor=_keyset(rows[0], keys) if more_before else None,
+            filters=filters,
+        )
+    rows = list(qs.order_by(*order)[: PAGE_SIZE + 1])
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
-        last = rows[-1]
-        next_cursor = _encode_cursor([getattr(last, name) for name, _ in keys])
-    return InboxPage(tickets=rows, next_cursor=next_cursor, filters=filters)
+        next_cursor = _keyset(rows[-1], keys)
+    prev_cursor = _keyset(rows[0], keys) if cursor is not None and rows else None
+    return InboxPage(tickets=rows, next_cursor=next_cursor, prev_cursor=prev_cursor, filters=filters)
 
 
 ATTENTION_STATES = (Thread.AIState.DRAFT_WAITING, Thread.AIState.FAILED, Thread.AIState.RUNNING)

@@ -64,19 +64,18 @@ def _invalid(request, template: str, context: dict, target: str) -> HttpResponse
 def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.filters()
-    cursor = None
-    token = request.GET.get("after", "")
-    if token:
-        cursor = selectors.decode_cursor(token, filters.sort)
-    page = selectors.inbox_page(filters, user=request.user, cursor=cursor)
+    after, before = (request.GET.get(name, "") for name in ("after", "before"))
+    cursor = selectors.decode_cursor(after, filters.sort) if after else None
+    before_cursor = selectors.decode_cursor(before, filters.sort) if before else None
+    page = selectors.inbox_page(filters, user=request.user, cursor=cursor, before=before_cursor)
     context = {
         "form": form,
         "page": page,
         "filters": filters,
         "counts": selectors.inbox_counts(user=request.user),
         "staff_users": selectors.staff_users(),
-        "paged": cursor is not None,
-        "query": _query_without(request, "after"),
+        "paged": cursor is not None or page.prev_cursor is not None,  # not the first page
+        "query": _query_without(request, "after", "before"),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "staff/inbox.html#ticket-list", context)
