@@ -16,6 +16,9 @@ from .errors import SimulatedConnectError, SimulatedDrop, SimulatedTimeout
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "OpenAIEmulator/1.0"
+    # Small answers leave at once: with Nagle's algorithm on, a response written after its headers
+    # waits for the client's delayed ACK (about 40 ms on Linux), which a real API does not add.
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
 
     def _read_body(self) -> bytes:
