@@ -1,13 +1,36 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _preload_provider(**kwargs):
+    """Import the assistant provider (the openai SDK takes about a second to import) once in the
+    worker's main process, before the pool forks, rather than in each child on its first task."""
+    from assistants.providers import get_provider
+
+    get_provider()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **kwargs):
+    """Django's rule for a request, applied to a task: close a database connection that broke or
+    outlived CONN_MAX_AGE, keep the others (settings.CELERY_DB_REUSE_MAX stops Celery's fixup from
+    closing every connection around every task). A task run eagerly, inside the caller's
+    transaction, leaves the connection alone."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @worker_process_init.connect

@@ -192,6 +192,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("interval_step", 0.2)
 CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("interval_max", 0.5)
 CELERY_TASK_PUBLISH_RETRY = False
 WORKER_ASYNC_COMMIT = envbool("WORKER_ASYNC_COMMIT", True)
+# Celery's Django fixup closes the database connection before and after every task unless this
+# is set, and a new PostgreSQL connection costs more than most steps. The worker applies Django's
+# own rule around each task instead (config/celery.py): a connection that broke, or is older than
+# DB_CONN_MAX_AGE, is closed; any other is kept.
+CELERY_DB_REUSE_MAX = 2**31
 
 # --- Assistant -----------------------------------------------------------------------------
 OPENAI_API_KEY = envstr("OPENAI_API_KEY")
