@@ -1,8 +1,8 @@
 """The context budget: keep the input of one run under ASSISTANT_CONTEXT_BUDGET tokens.
 
 With a remote conversation every response re-sends the whole history as input, so the cost of a
-run grows with the ticket. After each response the provider records the tokens the next run will
-start from (``Thread.context_tokens``); once that passes the budget, the next run moves the thread
+run grows with the ticket. After each response the engine records what the provider says the next
+run will start from (``Thread.context_tokens``); once that passes the budget, the next run moves the thread
 to a new conversation seeded with a summary and the latest messages. The old conversation ids stay
 in ``Thread.remote_history``.
 
@@ -43,12 +43,6 @@ def over_budget(thread: Thread, incoming: list[Message] | None = None) -> bool:
     )
     upcoming = sum(estimate_tokens(m.body) for m in incoming or ())
     return thread.context_tokens + last_reply + upcoming > budget
-
-
-def record_usage(thread: Thread, tokens: int) -> None:
-    """What the conversation holds after a response: the next run starts from here."""
-    thread.context_tokens = tokens
-    Thread.objects.filter(pk=thread.pk).update(context_tokens=tokens)
 
 
 def _history(thread: Thread, exclude: list[int]):

@@ -294,14 +294,18 @@ def _time_limit_message() -> str:
 
 def _step(provider, run: Run, token: str) -> StepResult:
     if run.status == Run.Status.QUEUED:
-        _ensure_remote_thread(provider, run.thread)
-        ctx = build_context(run)
+        policy = thread_policy.for_thread(run.thread)
+        _ensure_remote_thread(provider, run.thread, policy)
+        ctx = build_context(run, policy)
         result = provider.start_run(ctx)
         if ctx.pending_messages and provider.remote:
             Message.objects.filter(pk__in=[m.pk for m in ctx.pending_messages]).update(
                 sync_state=Message.SyncState.SYNCED
             )
         return result
+    if run.status == Run.Status.IN_PROGRESS and provider.remote and run.remote_response_id:
+        # A response in flight at the provider: the poll needs the run, not the conversation.
+        return provider.poll_run(RunContext.for_poll(run))
     ctx = build_context(run)
     if run.status == Run.Status.IN_PROGRESS:
         return provider.poll_run(ctx)
@@ -335,19 +339,19 @@ def _take_customer_messages(run: Run, token: str) -> None:
     run.answers_message = last
 
 
-def _ensure_remote_thread(provider, thread: Thread) -> None:
+def _ensure_remote_thread(provider, thread: Thread, policy) -> None:
     if not provider.remote or thread.remote_id:
         return
-    metadata = thread_policy.for_thread(thread).metadata
+    metadata = policy.metadata
     thread.remote_id = provider.create_thread(thread, metadata)
     Thread.objects.filter(pk=thread.pk).update(
         remote_id=thread.remote_id, metadata=metadata, metadata_synced_at=_now(), metadata_dirty=False
     )
 
 
-def build_context(run: Run) -> RunContext:
+def build_context(run: Run, policy=None) -> RunContext:
     thread = run.thread
-    policy = thread_policy.for_thread(thread)
+    policy = policy or thread_policy.for_thread(thread)
     pending = list(
         thread.messages.filter(sync_state=Message.SyncState.PENDING)
         .exclude(draft_state__in=[Message.DraftState.DRAFT, Message.DraftState.DISCARDED])
@@ -381,23 +385,24 @@ def estimate_cost(model: str, input_tokens: int, cached_tokens: int, output_toke
 
 
 def _usage_fields(run: Run, result: StepResult, provider) -> tuple[dict, dict]:
-    """F-expression updates adding this step's usage to the run and to its thread."""
+    """F-expression updates adding this step's usage to the run and to its thread (none for a
+    step that used nothing, such as a poll of a response still in progress)."""
     u = result.usage
     model = result.state.get("model") or getattr(provider, "model", provider.name)
     cost = estimate_cost(model, u.input_tokens, u.cached_tokens, u.output_tokens)
-    run_fields = {
-        "model": model,
-        "input_tokens": F("input_tokens") + u.input_tokens,
-        "cached_tokens": F("cached_tokens") + u.cached_tokens,
-        "output_tokens": F("output_tokens") + u.output_tokens,
-        "cost": F("cost") + cost,
-    }
-    thread_fields = {
-        "input_tokens": F("input_tokens") + u.input_tokens,
-        "cached_tokens": F("cached_tokens") + u.cached_tokens,
-        "output_tokens": F("output_tokens") + u.output_tokens,
-        "cost": F("cost") + cost,
-    }
+    run_fields = {"model": model}
+    thread_fields = {}
+    if u.input_tokens or u.cached_tokens or u.output_tokens:
+        added = {
+            "input_tokens": F("input_tokens") + u.input_tokens,
+            "cached_tokens": F("cached_tokens") + u.cached_tokens,
+            "output_tokens": F("output_tokens") + u.output_tokens,
+            "cost": F("cost") + cost,
+        }
+        run_fields.update(added)
+        thread_fields.update(added)
+    if result.context_tokens is not None:
+        thread_fields["context_tokens"] = result.context_tokens
     return run_fields, thread_fields
 
 
@@ -419,7 +424,7 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
         status = Run.Status.FAILED if result.status == "failed" else Run.Status.CANCELLED
         message = result.error_message or "The provider ended the run without a reply."
         _finish_unsuccessfully(run, token, status, result.error_code or result.status, message, extra=run_usage)
-        Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
+        _add_thread_usage(run, thread_usage)
         return result.status
     if result.status == "requires_action":
         cap = settings.ASSISTANT_MAX_TOOL_CALLS_PER_RUN
@@ -433,7 +438,7 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
                 needs_staff=True,
                 extra=run_usage,
             )
-            Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
+            _add_thread_usage(run, thread_usage)
             return "failed"
         state = {**result.state, "pending_calls": [c.as_dict() for c in result.tool_calls], "outputs": None}
         fields = {"status": Run.Status.REQUIRES_ACTION, "provider_state": state, "next_step_at": now, "attempts": 0}
@@ -451,10 +456,15 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
     with transaction.atomic():
         if not _save(run, token, **fields, **_remote_ids(run, result), **run_usage):
             return "lease lost"
-        Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
+        _add_thread_usage(run, thread_usage)
         if delay is not None:
             transaction.on_commit(partial(enqueue_step, run.pk, delay))
     return result.status
+
+
+def _add_thread_usage(run: Run, thread_usage: dict) -> None:
+    if thread_usage:
+        Thread.objects.filter(pk=run.thread_id).update(**thread_usage)
 
 
 def _retry_later(run: Run, token: str, exc: TransientProviderError) -> str:

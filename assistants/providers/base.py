@@ -43,6 +43,7 @@ class StepResult:
     error_code: str = ""
     error_message: str = ""
     state: dict = field(default_factory=dict)  # provider-private, kept on Run.provider_state
+    context_tokens: int | None = None  # what the remote conversation holds now, when the provider knows
 
 
 class ProviderError(Exception):
@@ -81,6 +82,19 @@ class RunContext:
     metadata: dict[str, str]
     safety_identifier: str = ""
     prompt_cache_key: str = ""
+
+    @classmethod
+    def for_poll(cls, run: Run) -> RunContext:
+        """The run and its thread only: enough to poll a response already at the provider."""
+        return cls(
+            run=run,
+            thread=run.thread,
+            pending_messages=[],
+            customer_messages=[],
+            instructions="",
+            tools=[],
+            metadata={},
+        )
 
 
 class Provider(Protocol):

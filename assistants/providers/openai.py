@@ -414,7 +414,8 @@ class OpenAIProvider:
         if status in ("queued", "in_progress"):
             return StepResult(status="in_progress", **base)
         usage = _usage(response)
-        context.record_usage(ctx.thread, usage.input_tokens + usage.output_tokens)
+        # What the conversation holds after this response: the next run's budget check starts here.
+        base["context_tokens"] = usage.input_tokens + usage.output_tokens
         if status == "failed":
             error = getattr(response, "error", None)
             code = getattr(error, "code", None) or "response_failed"
