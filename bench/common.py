@@ -23,12 +23,14 @@ def ensure_database(url: str) -> None:
 
 @contextmanager
 def worker(queue: str, warmup: float = 4.0):
-    """One `celery worker` with the default concurrency, consuming `queue`; stopped on exit."""
+    """One `celery worker` with the default concurrency, consuming `queue`; stopped on exit.
+    BENCH_WORKER_LOG=path keeps the worker's INFO log (each task's duration) in that file."""
+    log_path = os.environ.get("BENCH_WORKER_LOG")
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
+         f"--loglevel={'INFO' if log_path else 'WARNING'}", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True,
     )  # fmt: skip
     time.sleep(warmup)  # let the pool start
     try:
@@ -36,6 +38,8 @@ def worker(queue: str, warmup: float = 4.0):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+        if log_path:
+            log.close()
 
 
 def post_burst(tickets, customer, body: str, posters: int) -> None:
