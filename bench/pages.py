@@ -4,8 +4,9 @@ Seeds PostgreSQL in bulk (bench/seed.py: COPY, about five messages per ticket, o
 ticket), runs VACUUM ANALYZE, then times each page in-process with Django's test Client (signed
 in with force_login): the median of --runs requests after --warmup, and the SQL queries of one
 request. Seeds 10k, measures, tops up to 100k, measures, and prints both next to the aims of
-issue 4. Pages with a cache (inbox counts 5 s, dashboard 30 s) are measured twice: as served
-(cache warm) and with the cache cleared before every request (what the first visitor pays).
+issue 4. The inbox and the dashboard are measured twice: as served (caches warm: sessions, the
+dashboard's 30 s cache) and with every cache cleared before each request (what the first visitor
+pays). Both must meet the aim: a cache is an optimisation, not the way to meet it.
 
 Uses its own database (created if missing, migrated, emptied first):
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_bench_pages (default)
@@ -35,10 +36,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # (key, label, aim in ms, aim in queries, django-helpdesk 2.6.1 at 100k)
 PAGES = [
     ("inbox", "staff inbox, first page", 25, 8, "1,104-1,537 ms, 77 q"),
-    ("inbox_cold", "  (counts cache cleared)", 25, 8, ""),
+    ("inbox_cold", "  (caches cleared)", 25, 8, ""),
+    ("inbox_prev", "staff inbox, back to page 20", 25, 8, ""),
     ("search", "staff inbox, keyword search", 100, None, "693 ms, 76 q"),
     ("dashboard", "dashboard", 50, None, "2,738-2,781 ms, 67 q"),
-    ("dashboard_cold", "  (dashboard cache cleared)", 50, None, ""),
+    ("dashboard_cold", "  (caches cleared)", 50, None, ""),
     ("ticket", "staff ticket page (500 messages)", 30, 12, "35-59 ms, 35-44 q"),
     ("portal_ticket", "portal ticket page", 10, 8, "10-15 ms, 8-12 q"),
     ("run_status", "run-status poll (staff)", 5, 2, "-"),
@@ -90,6 +92,7 @@ def measure_all(*, runs: int, warmup: int) -> dict[str, tuple[float, int]]:
 
     from assistants.models import Run, Thread
     from bench import seed
+    from tickets import selectors
     from tickets.models import Ticket
 
     staff_user = Ticket.objects.filter(assignee__isnull=False).values_list("assignee", flat=True).first()
@@ -108,9 +111,15 @@ def measure_all(*, runs: int, warmup: int) -> dict[str, tuple[float, int]]:
     assert Run.objects.filter(thread=sample.thread).exists()
     since = int(timezone.now().timestamp() * 1_000_000)
     n = sample.thread.message_count
+    # "Previous 25" from page 21 of the default inbox: the keyset read backwards.
+    filters, user = selectors.InboxFilters(), seed.User.objects.get(pk=staff_user)
+    page = selectors.inbox_page(filters, user=user)
+    for _ in range(20):
+        page = selectors.inbox_page(filters, user=user, cursor=selectors.decode_cursor(page.next_cursor, filters.sort))
     pages = {
         "inbox": ("/staff/", staff, None),
         "inbox_cold": ("/staff/", staff, cache.clear),
+        "inbox_prev": (f"/staff/?before={page.prev_cursor}", staff, None),
         "search": (f"/staff/?q={seed.SEARCH_WORD}", staff, None),
         "dashboard": ("/staff/dashboard/", staff, None),
         "dashboard_cold": ("/staff/dashboard/", staff, cache.clear),
