@@ -12,11 +12,16 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _preload_provider(**kwargs):
-    """Import the assistant provider (the openai SDK takes about a second to import) once in the
-    worker's main process, before the pool forks, rather than in each child on its first task."""
+    """Load the assistant provider (the openai SDK takes about a second to import and set up) once
+    in the worker's main process, before the pool forks, rather than in each child on its first task."""
+    # The openai SDK builds each response model's schema on first use unless told otherwise: in
+    # the main process, once, rather than in every child during its first run.
+    os.environ.setdefault("DEFER_PYDANTIC_BUILD", "false")
     from assistants.providers import get_provider
 
-    get_provider()
+    provider = get_provider()
+    if hasattr(provider, "preload"):
+        provider.preload()
 
 
 @task_prerun.connect

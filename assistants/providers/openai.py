@@ -203,6 +203,14 @@ class OpenAIProvider:
     def client(self):
         return get_client()
 
+    def preload(self) -> None:
+        """Do once, before a worker forks, what each child's first call would do (about half a
+        second): build the client (its TLS context) and import the resources the runs use. The
+        client opens no connection here, so the children share nothing but memory."""
+        client = self.client
+        for resource in (client.conversations, client.responses, client.files, client.vector_stores):
+            assert resource is not None
+
     # threads ---------------------------------------------------------------------------------
 
     def create_thread(self, thread: Thread, metadata: dict[str, str], items: list[dict] | None = None) -> str:
