@@ -37,11 +37,13 @@ def over_budget(thread: Thread, incoming: list[Message] | None = None) -> bool:
     budget = settings.ASSISTANT_CONTEXT_BUDGET
     if not budget or not thread.remote_id:
         return False
+    upcoming = sum(estimate_tokens(m.body) for m in incoming or ())
+    if not thread.context_tokens:  # no response in this conversation yet: it holds what it was seeded with
+        return upcoming > budget
     last_reply = (
         thread.runs.filter(status="completed").order_by("-finished_at").values_list("output_tokens", flat=True).first()
         or 0
     )
-    upcoming = sum(estimate_tokens(m.body) for m in incoming or ())
     return thread.context_tokens + last_reply + upcoming > budget
 
 

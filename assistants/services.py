@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -23,7 +24,8 @@ from functools import partial
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assistants import policy as thread_policy
@@ -76,7 +78,8 @@ def message_add(
 ) -> Message:
     """Append a message; its place in the thread is assigned under the thread's row lock."""
     now = _now()
-    with transaction.atomic():
+    # No savepoint: this is one step of the caller's transaction, and a failure aborts all of it.
+    with transaction.atomic(savepoint=False):
         locked = Thread.objects.select_for_update().only("id", "message_count").get(pk=thread.pk)
         seq = locked.message_count + 1
         Thread.objects.filter(pk=thread.pk).update(message_count=seq, updated_at=now)
@@ -125,7 +128,7 @@ def run_request(
 ) -> Run | None:
     """Ask for a run on this thread. Returns the active run if there is one (the new messages
     wait for it or for its follow-up), None when the AI mode or a cap says no."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = Thread.objects.select_for_update().get(pk=thread.pk)
         if retry_of is not None:
             Message.objects.filter(answered_by=retry_of).update(answered_by=None)
@@ -217,8 +220,22 @@ def enqueue_step(run_id: int, delay: float = 0.0) -> None:
 
 
 def backoff(attempt: int) -> float:
+    """How long to wait before retrying after `attempt` failures: doubling, capped, with jitter."""
     base = settings.ASSISTANT_BACKOFF_BASE * (2**attempt)
     return min(base, settings.ASSISTANT_BACKOFF_MAX) * random.uniform(0.9, 1.1)
+
+
+# A response still in progress is looked at again after half the time it has been running:
+# an answer is noticed at most about half its own duration late (plus the first interval), and a
+# long response costs few polls (one of 2 s: polls at 0.5, 1, 1.5, 2.25 s; one of 60 s: 12 polls).
+# Doubling instead would notice a 2 s answer at 3.5 s.
+POLL_LATENESS = 0.5
+
+
+def poll_delay(waited: float) -> float:
+    """When to poll again a response that has been running for `waited` seconds."""
+    delay = min(max(settings.ASSISTANT_BACKOFF_BASE, waited * POLL_LATENESS), settings.ASSISTANT_BACKOFF_MAX)
+    return delay * random.uniform(0.9, 1.1)
 
 
 # --- advancing runs ------------------------------------------------------------------------
@@ -270,14 +287,13 @@ def _advance_one_step(run_id: int) -> str:
         if token is None:
             return "not claimed"
         run = Run.objects.select_related("thread").get(pk=run_id)
-        if run.status == Run.Status.QUEUED:
-            _take_customer_messages(run, token)
+        taken = _take_customer_messages(run, token) if run.status == Run.Status.QUEUED else None
     if run.deadline and _now() >= run.deadline:
         _finish_unsuccessfully(run, token, Run.Status.EXPIRED, "time_limit", _time_limit_message())
         return "expired"
     provider = get_provider()
     try:
-        result = _step(provider, run, token)
+        result = _step(provider, run, token, taken)
     except (TransientProviderError, SoftTimeLimitExceeded) as exc:
         if isinstance(exc, SoftTimeLimitExceeded):
             exc = TransientProviderError("step_timeout", "A step took too long; trying again.")
@@ -292,11 +308,11 @@ def _time_limit_message() -> str:
     return f"The assistant did not finish within {settings.ASSISTANT_RUN_TIME_LIMIT} s; staff can retry."
 
 
-def _step(provider, run: Run, token: str) -> StepResult:
+def _step(provider, run: Run, token: str, taken: list[Message] | None = None) -> StepResult:
     if run.status == Run.Status.QUEUED:
         policy = thread_policy.for_thread(run.thread)
         _ensure_remote_thread(provider, run.thread, policy)
-        ctx = build_context(run, policy)
+        ctx = build_context(run, policy, customer_messages=taken)
         result = provider.start_run(ctx)
         if ctx.pending_messages and provider.remote:
             Message.objects.filter(pk__in=[m.pk for m in ctx.pending_messages]).update(
@@ -324,19 +340,21 @@ def _step(provider, run: Run, token: str) -> StepResult:
     return provider.submit_tool_outputs(ctx, outputs)
 
 
-def _take_customer_messages(run: Run, token: str) -> None:
-    """The run answers every customer message nobody answers yet (a burst becomes one turn)."""
-    with transaction.atomic():
-        Thread.objects.select_for_update().only("id").get(pk=run.thread_id)
-        unanswered_customer_messages(run.thread).update(answered_by=run)
-        last = Message.objects.filter(answered_by=run).order_by("-seq").first()
-        # The time limit counts from the start: a run queued while no worker was up still answers.
-        run.started_at = run.started_at or _now()
-        run.deadline = run.deadline or run.started_at + timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT)
-        Run.objects.filter(pk=run.pk, lease_token=token).update(
-            answers_message=last, started_at=run.started_at, deadline=run.deadline
-        )
+def _take_customer_messages(run: Run, token: str) -> list[Message]:
+    """The run answers every customer message nobody answers yet (a burst becomes one turn).
+    Called inside the claim's transaction; returns the messages the run answers, in order."""
+    Thread.objects.select_for_update().only("id").get(pk=run.thread_id)
+    unanswered_customer_messages(run.thread).update(answered_by=run)
+    taken = list(Message.objects.filter(answered_by=run).order_by("seq"))
+    last = taken[-1] if taken else None
+    # The time limit counts from the start: a run queued while no worker was up still answers.
+    run.started_at = run.started_at or _now()
+    run.deadline = run.deadline or run.started_at + timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT)
+    Run.objects.filter(pk=run.pk, lease_token=token).update(
+        answers_message=last, started_at=run.started_at, deadline=run.deadline
+    )
     run.answers_message = last
+    return taken
 
 
 def _ensure_remote_thread(provider, thread: Thread, policy) -> None:
@@ -349,7 +367,7 @@ def _ensure_remote_thread(provider, thread: Thread, policy) -> None:
     )
 
 
-def build_context(run: Run, policy=None) -> RunContext:
+def build_context(run: Run, policy=None, customer_messages: list[Message] | None = None) -> RunContext:
     thread = run.thread
     policy = policy or thread_policy.for_thread(thread)
     pending = list(
@@ -358,7 +376,9 @@ def build_context(run: Run, policy=None) -> RunContext:
         .prefetch_related("attachments")
         .order_by("seq")
     )
-    customer = list(thread.messages.filter(role=Message.Role.USER, answered_by=run).order_by("seq"))
+    customer = customer_messages
+    if customer is None:
+        customer = list(thread.messages.filter(role=Message.Role.USER, answered_by=run).order_by("seq"))
     instructions = BASE_INSTRUCTIONS + ("\n\n" + policy.instructions if policy.instructions else "")
     return RunContext(
         run=run,
@@ -443,17 +463,20 @@ def _apply(run: Run, token: str, result: StepResult, provider) -> str:
         state = {**result.state, "pending_calls": [c.as_dict() for c in result.tool_calls], "outputs": None}
         fields = {"status": Run.Status.REQUIRES_ACTION, "provider_state": state, "next_step_at": now, "attempts": 0}
         delay = None  # due at once: run_advance carries on (or enqueues it)
-    else:  # in_progress: poll again later, backing off
-        polls = run.provider_state.get("polls", 0) if run.status == Run.Status.IN_PROGRESS else 0
-        delay = backoff(polls)
-        state = {**result.state, "polls": polls + 1}
+    else:  # in_progress: poll again later
+        polling = run.status == Run.Status.IN_PROGRESS
+        polls = run.provider_state.get("polls", 0) if polling else 0
+        since = run.provider_state.get("waiting_since", now.timestamp()) if polling else now.timestamp()
+        delay = poll_delay(now.timestamp() - since)
+        state = {**result.state, "polls": polls + 1, "waiting_since": since}
         fields = {
             "status": Run.Status.IN_PROGRESS,
             "provider_state": state,
             "next_step_at": now + timedelta(seconds=delay),
             "attempts": 0,
         }
-    with transaction.atomic():
+    # Only the run changes (a poll, a start) unless usage is added to the thread as well.
+    with transaction.atomic() if thread_usage else nullcontext():
         if not _save(run, token, **fields, **_remote_ids(run, result), **run_usage):
             return "lease lost"
         _add_thread_usage(run, thread_usage)
@@ -486,12 +509,12 @@ def _retry_later(run: Run, token: str, exc: TransientProviderError) -> str:
 
 
 def _replies_this_turn(thread: Thread) -> int:
-    last_customer = thread.messages.filter(role=Message.Role.USER).aggregate(s=Max("seq"))["s"] or 0
+    last_customer = Message.objects.filter(thread=thread, role=Message.Role.USER).order_by("-seq").values("seq")[:1]
     return thread.messages.filter(
         role=Message.Role.ASSISTANT,
         run__isnull=False,
         draft_state=Message.DraftState.PUBLISHED,
-        seq__gt=last_customer,
+        seq__gt=Coalesce(Subquery(last_customer), 0),
     ).count()
 
 
@@ -503,9 +526,6 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
         return "failed"
     with transaction.atomic():
         thread = Thread.objects.select_for_update().get(pk=run.thread_id)
-        locked = Run.objects.select_for_update().get(pk=run.pk)
-        if locked.lease_token != token or locked.status not in Run.ACTIVE:
-            return "lease lost"
         policy = thread_policy.for_thread(thread)
         held = ""
         if policy.reply_mode != "auto":
@@ -517,25 +537,30 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
                 held = (
                     f"Held as a draft: the assistant already sent {sent} replies since the customer wrote (cap {cap})."
                 )
+        # Only the lease holder completes the run, and nothing is written if the lease was lost
+        # (or staff cancelled the run) while the model was answering.
+        finished = Run.objects.filter(pk=run.pk, lease_token=token, status__in=Run.ACTIVE).update(
+            status=Run.Status.COMPLETED,
+            finished_at=now,
+            lease_until=None,
+            provider_state={**run.provider_state, **result.state},
+            **_remote_ids(run, result),
+            **run_usage,
+        )
+        if not finished:
+            return "lease lost"
+        run.status = Run.Status.COMPLETED
         seq = thread.message_count + 1
         message = Message.objects.create(
             thread=thread,
             seq=seq,
             role=Message.Role.ASSISTANT,
             body=text,
-            run=locked,
+            run=run,
             draft_state=Message.DraftState.DRAFT if held else Message.DraftState.PUBLISHED,
             published_at=None if held else now,
             sync_state=Message.SyncState.SYNCED if get_provider().remote else Message.SyncState.LOCAL,
             metadata={"citations": result.citations, **({"held_reason": held} if held else {})},
-        )
-        Run.objects.filter(pk=run.pk).update(
-            status=Run.Status.COMPLETED,
-            finished_at=now,
-            lease_until=None,
-            provider_state={**locked.provider_state, **result.state},
-            **_remote_ids(locked, result),
-            **run_usage,
         )
         Thread.objects.filter(pk=thread.pk).update(
             message_count=seq,
@@ -546,7 +571,7 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
         if unanswered_customer_messages(thread).exists():
             _request_run_locked(thread, trigger=Run.Trigger.FOLLOW_UP)
         transaction.on_commit(
-            partial(reply_created.send, sender=Message, message=message, run=locked, published=not held)
+            partial(reply_created.send, sender=Message, message=message, run=run, published=not held)
         )
     return "completed"
 

@@ -3,6 +3,7 @@
 import os
 import time
 
+from assistants.providers.base import StepResult
 from assistants.providers.offline import OfflineProvider
 
 
@@ -37,6 +38,22 @@ class ScriptedProvider(OfflineProvider):
     def submit_tool_outputs(self, ctx, outputs):
         self._maybe_fail("submit")
         return super().submit_tool_outputs(ctx, outputs)
+
+
+class PendingProvider(OfflineProvider):
+    """A remote-style provider whose responses never finish: every start and poll is in progress."""
+
+    name = "pending"
+    remote = True
+
+    def create_thread(self, thread, metadata):
+        return f"conv_{thread.pk}"
+
+    def start_run(self, ctx):
+        return StepResult(status="in_progress", response_id=f"resp_{ctx.run.pk}")
+
+    def poll_run(self, ctx):
+        return StepResult(status="in_progress", response_id=ctx.run.remote_response_id)
 
 
 class RecordingRemoteProvider(OfflineProvider):

@@ -269,6 +269,31 @@ def test_backoff_doubles_and_is_capped(settings):
     assert 27 <= services.backoff(10) <= 33
 
 
+def test_a_response_in_progress_is_polled_in_proportion_to_how_long_it_has_run(settings):
+    settings.ASSISTANT_BACKOFF_BASE = 0.5
+    settings.ASSISTANT_BACKOFF_MAX = 30
+    assert 0.45 <= services.poll_delay(0) <= 0.55  # soon at first
+    assert 0.45 <= services.poll_delay(1.0) <= 0.55
+    assert 0.9 <= services.poll_delay(2.0) <= 1.1  # then half the time it has run
+    assert 27 <= services.poll_delay(600) <= 33  # capped
+
+
+def test_polls_of_a_running_response_are_spaced_from_when_it_started(settings, enqueued, monkeypatch):
+    settings.ASSISTANT_BACKOFF_BASE = 0.5
+    settings.ASSISTANT_PROVIDER = "tests.providers.PendingProvider"
+    monkeypatch.setattr(services.random, "uniform", lambda a, b: 1.0)
+    ticket = open_ticket()
+    run = Run.objects.get(thread=ticket.thread)
+    clock = timezone.now()
+    for waited, expected in [(0, 0.5), (0.5, 0.5), (4.0, 2.0)]:
+        monkeypatch.setattr(services, "_now", lambda w=waited: clock + timedelta(seconds=w))
+        Run.objects.filter(pk=run.pk).update(lease_until=None)
+        services.run_advance(run_id=run.pk)
+        assert enqueued[-1] == (run.pk, pytest.approx(expected))
+    run.refresh_from_db()
+    assert run.status == Run.Status.IN_PROGRESS and run.provider_state["polls"] == 3
+
+
 def test_permanent_error_fails_at_once_for_staff(scripted, mailoutbox):
     StaffFactory(email="agent@example.com")
     scripted.errors = [PermanentProviderError("invalid_api_key", "Incorrect API key provided.", needs_staff=True)]
