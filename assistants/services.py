@@ -24,7 +24,7 @@ from functools import partial
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import Case, F, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -252,6 +252,10 @@ def _claim(run_id: int) -> str | None:
             lease_until=now + timedelta(seconds=settings.ASSISTANT_STEP_LEASE),
             lease_token=token,
             steps=F("steps") + 1,
+            # A lease that ran out means its holder died mid-step: that counts as a failed attempt,
+            # so the provider checks what the lost step may have done before doing it again, and a
+            # step that keeps killing its worker is given up on like any other.
+            attempts=F("attempts") + Case(When(lease_until__isnull=False, then=1), default=0),
         )
     )
     return token if claimed == 1 else None
@@ -291,6 +295,10 @@ def _advance_one_step(run_id: int) -> str:
     if run.deadline and _now() >= run.deadline:
         _finish_unsuccessfully(run, token, Run.Status.EXPIRED, "time_limit", _time_limit_message())
         return "expired"
+    if run.attempts >= settings.ASSISTANT_MAX_ATTEMPTS:
+        message = f"Gave up after {run.attempts} attempts: the step was interrupted each time."
+        _finish_unsuccessfully(run, token, Run.Status.FAILED, "interrupted", message, needs_staff=True)
+        return "failed"
     provider = get_provider()
     try:
         result = _step(provider, run, token, taken)

@@ -105,3 +105,52 @@ def test_a_fault_storm_with_a_real_worker_ends_every_run_with_one_reply(celery_w
     wait_until(all_done, 120, message="every run to end")
     assert set(Run.objects.values_list("status", flat=True)) == {Run.Status.COMPLETED}
     assert all(published(t).count() == 1 for t in tickets)
+
+
+def test_a_worker_killed_while_creating_the_response_is_replaced_and_the_run_answers_once(celery_worker, served):
+    emu, base_url = served
+    # The emulator creates the response, then holds the answer: the worker dies waiting for it.
+    emu.fail_next(path_prefix="/v1/responses", method="POST", kind="lost", lost_as="timeout", sleep=30)
+    env = {**worker_env(base_url), "OPENAI_TIMEOUT": "60", "ASSISTANT_STEP_LEASE": "3"}
+    first = celery_worker.start(**env)
+    ticket = open_ticket(body="Where is my parcel?")
+    wait_until(lambda: emu.count("POST", "/v1/responses") == 1, message="the response to be created")
+    first.kill()
+    run = Run.objects.get(thread=ticket.thread)
+    assert run.status == Run.Status.QUEUED  # the step died with the worker
+
+    celery_worker.start(beat=True, SWEEP_INTERVAL="0.5", ASSISTANT_SWEEP_GRACE="1", **env)
+    done = wait_until(lambda: Run.objects.filter(pk=run.pk).exclude(status__in=Run.ACTIVE).first(), 40, message="run")
+    assert done.status == Run.Status.COMPLETED, done.error_message
+    assert published(ticket).count() == 1
+    # The replacement found the customer's message (and the orphan's answer) in the conversation:
+    # no second response was paid for and the message was not sent twice.
+    assert emu.count("POST", "/v1/responses") == 1
+    ticket.thread.refresh_from_db()
+    items = emu.state()["conversations"][ticket.thread.remote_id]["items"]
+    asked = [i for i in items if i.get("role") == "user" and "Where is my parcel?" in str(i.get("content"))]
+    assert len(asked) == 1
+
+
+def test_a_customer_posts_while_the_broker_is_down_and_the_openai_run_completes_later(
+    celery_worker, served, monkeypatch
+):
+    from config.celery import app
+    from tests.worker import reset_publisher
+
+    emu, base_url = served
+    good_broker = app.conf.broker_url
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    reset_publisher()
+    try:
+        ticket = open_ticket(body="Where is my parcel?")  # the request's work succeeds
+    finally:
+        monkeypatch.setattr(app.conf, "broker_url", good_broker)
+        reset_publisher()
+    run = Run.objects.get(thread=ticket.thread)
+    assert run.status == Run.Status.QUEUED and emu.count("POST", "/v1/responses") == 0
+
+    celery_worker.start(beat=True, SWEEP_INTERVAL="0.5", ASSISTANT_SWEEP_GRACE="1", **worker_env(base_url))
+    wait_until(lambda: Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).exists(), 40, message="sweeper")
+    assert published(ticket).count() == 1
+    assert emu.count("POST", "/v1/responses") == 1

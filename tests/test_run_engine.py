@@ -369,6 +369,31 @@ def test_a_run_whose_worker_died_is_taken_over_after_its_lease(drain):
     assert replies(ticket).count() == 1
 
 
+def test_a_step_whose_lease_ran_out_counts_as_a_failed_attempt():
+    ticket = open_ticket()
+    run = Run.objects.get(thread=ticket.thread)
+    services._claim(run.pk)  # a worker claimed it and died
+    Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    services._claim(run.pk)
+    assert Run.objects.get(pk=run.pk).attempts == 1
+    Run.objects.filter(pk=run.pk).update(lease_until=None)  # released normally
+    services._claim(run.pk)
+    assert Run.objects.get(pk=run.pk).attempts == 1
+
+
+def test_a_step_that_keeps_killing_its_worker_is_given_up_for_staff(settings):
+    settings.ASSISTANT_MAX_ATTEMPTS = 3
+    ticket = open_ticket()
+    run = Run.objects.get(thread=ticket.thread)
+    for _ in range(3):
+        services._claim(run.pk)  # claimed, then the worker died
+        Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert services.run_advance(run_id=run.pk) == "failed"
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED and run.needs_staff and run.error_code == "interrupted"
+    assert replies(ticket).count() == 0
+
+
 def test_messages_are_numbered_in_order():
     ticket = open_ticket(body="one")
     for body in ("two", "three"):
