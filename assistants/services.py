@@ -578,9 +578,7 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
         )
         if unanswered_customer_messages(thread).exists():
             _request_run_locked(thread, trigger=Run.Trigger.FOLLOW_UP)
-        transaction.on_commit(
-            partial(reply_created.send, sender=Message, message=message, run=run, published=not held)
-        )
+        transaction.on_commit(partial(reply_created.send, sender=Message, message=message, run=run, published=not held))
     return "completed"
 
 
