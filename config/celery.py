@@ -12,10 +12,9 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _preload_provider(**kwargs):
-    """Load the assistant provider (the openai SDK takes about a second to import and set up) once
-    in the worker's main process, before the pool forks, rather than in each child on its first task."""
-    # The openai SDK builds each response model's schema on first use unless told otherwise: in
-    # the main process, once, rather than in every child during its first run.
+    """Load the assistant provider once in the worker's main process, before the pool forks, rather
+    than in each child on its first task: importing and setting up the openai SDK takes about a
+    second, and the SDK builds its response models' schemas at import only when told to."""
     os.environ.setdefault("DEFER_PYDANTIC_BUILD", "false")
     from assistants.providers import get_provider
 

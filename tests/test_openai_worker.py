@@ -11,7 +11,7 @@ from assistants.tasks import advance_run
 from tests.emulator import serve_in_thread
 from tests.factories import CustomerFactory, open_ticket
 from tests.openai_support import emulator_fixture
-from tests.worker import wait_until
+from tests.worker import broker_unreachable, wait_until
 from tickets import services as desk
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -132,21 +132,10 @@ def test_a_worker_killed_while_creating_the_response_is_replaced_and_the_run_ans
     assert len(asked) == 1
 
 
-def test_a_customer_posts_while_the_broker_is_down_and_the_openai_run_completes_later(
-    celery_worker, served, monkeypatch
-):
-    from config.celery import app
-    from tests.worker import reset_publisher
-
+def test_a_customer_posts_while_the_broker_is_down_and_the_openai_run_completes_later(celery_worker, served):
     emu, base_url = served
-    good_broker = app.conf.broker_url
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    reset_publisher()
-    try:
+    with broker_unreachable():
         ticket = open_ticket(body="Where is my parcel?")  # the request's work succeeds
-    finally:
-        monkeypatch.setattr(app.conf, "broker_url", good_broker)
-        reset_publisher()
     run = Run.objects.get(thread=ticket.thread)
     assert run.status == Run.Status.QUEUED and emu.count("POST", "/v1/responses") == 0
 

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,19 @@ def reset_publisher() -> None:
     """Forget pooled broker connections, after the broker settings changed."""
     app._pool = None
     app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_unreachable():
+    """Inside the block, publishing goes to a broker nobody listens on (as if Redis were down)."""
+    good_broker = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    reset_publisher()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = good_broker
+        reset_publisher()
 
 
 class Worker:

@@ -208,8 +208,8 @@ class OpenAIProvider:
         second): build the client (its TLS context) and import the resources the runs use. The
         client opens no connection here, so the children share nothing but memory."""
         client = self.client
-        for resource in (client.conversations, client.responses, client.files, client.vector_stores):
-            assert resource is not None
+        for resource in ("conversations", "responses", "files", "vector_stores"):
+            getattr(client, resource)  # each is imported on first access
 
     # threads ---------------------------------------------------------------------------------
 
