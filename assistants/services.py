@@ -535,10 +535,10 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
     with transaction.atomic():
         thread = Thread.objects.select_for_update().get(pk=run.thread_id)
         policy = thread_policy.for_thread(thread)
-        held = ""
-        if policy.reply_mode != "auto":
+        held = result.hold_reason
+        if not held and policy.reply_mode != "auto":
             held = policy.reason or "AI mode is draft: a person approves replies."
-        else:
+        elif not held:
             cap = settings.ASSISTANT_MAX_REPLIES_PER_TURN
             sent = _replies_this_turn(thread)
             if sent >= cap:
@@ -568,7 +568,11 @@ def _complete(run: Run, token: str, result: StepResult, run_usage: dict, thread_
             draft_state=Message.DraftState.DRAFT if held else Message.DraftState.PUBLISHED,
             published_at=None if held else now,
             sync_state=Message.SyncState.SYNCED if get_provider().remote else Message.SyncState.LOCAL,
-            metadata={"citations": result.citations, **({"held_reason": held} if held else {})},
+            metadata={
+                **result.reply_metadata,
+                "citations": result.citations,
+                **({"held_reason": held} if held else {}),
+            },
         )
         Thread.objects.filter(pk=thread.pk).update(
             message_count=seq,

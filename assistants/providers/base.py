@@ -44,6 +44,10 @@ class StepResult:
     error_message: str = ""
     state: dict = field(default_factory=dict)  # provider-private, kept on Run.provider_state
     context_tokens: int | None = None  # what the remote conversation holds now, when the provider knows
+    # Kept on the reply message's metadata (e.g. the offline assistant's confidence and candidates).
+    reply_metadata: dict = field(default_factory=dict)
+    # When set, the reply is held as a draft for staff in every AI mode, with this reason shown.
+    hold_reason: str = ""
 
 
 class ProviderError(Exception):
