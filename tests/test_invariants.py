@@ -144,7 +144,7 @@ def test_a_tool_call_naming_another_ticket_or_an_unknown_tool_is_refused(emu, dr
 
 
 def test_the_tools_the_model_is_offered_name_no_ticket_customer_or_user(emu, drain):
-    ticket = open_ticket(body="hello")
+    open_ticket(body="hello")
     drain()
     sent = [r for r in emu.state()["requests"] if r["method"] == "POST" and r["path"] == "/v1/responses"][0]
     for tool in sent["json"]["tools"]:

@@ -17,4 +17,5 @@ urlpatterns = [
     path("drafts/<int:pk>/approve/", staff.draft_approve, name="draft_approve"),
     path("drafts/<int:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("runs/<int:pk>/retry/", staff.run_retry, name="run_retry"),
+    path("runs/<int:pk>/stop/", staff.run_stop, name="run_stop"),
 ]
