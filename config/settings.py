@@ -167,7 +167,10 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Help desk <support@example.co
 # --- Celery -------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL.startswith("filesystem"):
+if CELERY_BROKER_URL.split("://")[0] in ("filesystem", "atomicfs"):
+    from config import filesystem_broker
+
+    CELERY_BROKER_URL = filesystem_broker.register()  # kombu's transport, with atomic writes
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),

@@ -1,9 +1,9 @@
 """A fault storm against a real worker: shared by the acceptance test (tests/test_storm.py) and the
 benchmark (bench/storm.py).
 
-Every ticket gets one customer message; the emulator answers 30% of calls with 429, 10% with 500,
-lets 5% time out and loses the answer of 5% it processed; on 10% of tickets the customer writes
-again while the run's first call is in flight. `measure()` reads what happened from the database
+Every ticket gets one customer message (one in four needs a tool call); the emulator answers 30%
+of calls with 429, 10% with 500, lets 5% time out and loses the answer of 5% it processed; on 10%
+of tickets the customer writes again while the run's first call is in flight. `measure()` reads what happened from the database
 and the emulator: turns answered twice, responses created with an empty input, turns neither
 answered nor handed to staff, runs still active, customer-visible waits, extra paid responses.
 """
@@ -26,7 +26,7 @@ def storm_env(base_url: str) -> dict:
         "ASSISTANT_PROVIDER": "openai",
         "OPENAI_API_KEY": "test",
         "OPENAI_BASE_URL": base_url,
-        "OPENAI_TIMEOUT": "0.5",
+        "OPENAI_TIMEOUT": "0.25",
         "ASSISTANT_BACKOFF_BASE": "0.05",
         "ASSISTANT_BACKOFF_MAX": "0.4",
         "ASSISTANT_MAX_ATTEMPTS": "12",
@@ -39,7 +39,9 @@ def storm_env(base_url: str) -> dict:
 def configure_emulator(emu, *, seed: int = 17) -> None:
     """The storm's faults; a timeout stalls a little longer than the client waits, and a lost answer
     shows up as a timeout, a 500 or a dropped connection."""
-    emu.configure(auto_complete=True, latency=0.05, seed=seed, timeout_sleep=0.7, lost_mode="mixed", **STORM_FAULTS)
+    emu.configure(auto_complete=True, latency=0.05, seed=seed, timeout_sleep=0.35, lost_mode="mixed", **STORM_FAULTS)
+    # A question about the ticket's status goes through a function call and a second response.
+    emu.set_rules([{"when_contains": "status", "function_call": {"name": "ticket_status", "arguments": {}}}])
 
 
 def second_messages(emu, *, every: int = round(1 / SECOND_MESSAGE_SHARE)) -> None:
@@ -71,14 +73,16 @@ def expected_messages(tickets: list, *, every: int = round(1 / SECOND_MESSAGE_SH
 
 
 def open_storm_tickets(n: int) -> list:
-    """n tickets, each with one customer message (each asks for a run as it is opened)."""
+    """n tickets, each with one customer message (each asks for a run as it is opened); one in four
+    asks for the ticket's status, which the model answers through a tool call."""
     from tests.factories import CustomerFactory
     from tickets import services as desk
 
     customer = CustomerFactory()
-    return [
-        desk.ticket_open(customer=customer, subject=f"Storm {i}", body=f"Storm question number {i}") for i in range(n)
+    bodies = [
+        f"What is the status of my ticket? ({i})" if i % 4 == 0 else f"Storm question number {i}" for i in range(n)
     ]
+    return [desk.ticket_open(customer=customer, subject=f"Storm {i}", body=body) for i, body in enumerate(bodies)]
 
 
 def settled(expected: int) -> bool:
@@ -95,6 +99,8 @@ class StormReport:
     runs: int = 0
     runs_by_status: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
+    tool_runs: int = 0
+    cancelled_duplicates: int = 0
     customer_messages: int = 0
     answered_twice: int = 0
     empty_inputs: int = 0
@@ -115,14 +121,15 @@ class StormReport:
         per100 = 100 * self.extra_paid_responses / max(self.runs, 1)
         return [
             f"runs: {self.runs} {dict(sorted(self.runs_by_status.items()))}; errors of failed runs: {self.errors}",
-            f"customer messages: {self.customer_messages}",
+            f"customer messages: {self.customer_messages}; runs that called a tool: {self.tool_runs}",
             f"turns answered twice: {self.answered_twice}; responses with empty input: {self.empty_inputs}",
             f"handed to staff (customer told): {self.handed_to_staff}; turns neither answered nor handed: "
             f"{self.lost_turns}; runs still active: {self.active_runs}",
             f"customer-visible wait: p50 {self.percentile(0.5):.2f} s, p95 {self.percentile(0.95):.2f} s, "
             f"max {max(self.waits, default=0):.2f} s",
             f"responses created: {self.responses_created}; extra paid responses: {self.extra_paid_responses} "
-            f"({per100:.1f} per 100 runs)",
+            f"({per100:.1f} per 100 runs); resent responses cancelled when the lost one answered after all: "
+            f"{self.cancelled_duplicates}",
         ]
 
 
@@ -145,6 +152,7 @@ def measure(emu) -> StormReport:
         report.runs_by_status[run.status] = report.runs_by_status.get(run.status, 0) + 1
         if run.status != Run.Status.COMPLETED:
             report.errors[run.error_code] = report.errors.get(run.error_code, 0) + 1
+        report.tool_runs += bool(run.tool_calls)
     report.active_runs = sum(run.is_active for run in runs)
 
     responses = list(emu.state()["responses"].values())
@@ -157,9 +165,13 @@ def measure(emu) -> StormReport:
             for text in set(_texts(r["input"])):
                 answered[text] = answered.get(text, 0) + 1
     report.answered_twice = sum(1 for n in answered.values() if n > 1)
+    # Paid for and never used: responses no run recorded, less the lost ones whose answer a run
+    # adopted (their ids are never known); a response cancelled at once costs next to nothing.
     used = {rid for run in runs for rid in run.remote_response_ids}
     adopted = sum(1 for run in runs if run.provider_state.get("adopted_orphan"))
-    report.extra_paid_responses = max(0, len({r["id"] for r in responses} - used) - adopted)
+    unused = [r for r in responses if r["id"] not in used]
+    report.cancelled_duplicates = sum(1 for r in unused if r["status"] == "cancelled")
+    report.extra_paid_responses = max(0, len(unused) - report.cancelled_duplicates - adopted)
 
     messages = list(Message.objects.order_by("thread_id", "seq").select_related("answered_by"))
     by_thread: dict[int, list] = {}

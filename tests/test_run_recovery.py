@@ -252,3 +252,27 @@ def test_every_writer_locks_the_thread_before_the_run(emu):
     with CaptureQueriesContext(connection) as cancel:
         services.run_cancel(run=run)
     assert order([q["sql"] for q in cancel.captured_queries])[:2] == ["thread", "run"]
+
+
+def test_a_lost_answer_that_lands_between_the_look_and_the_resend_is_still_adopted(emu, drain):
+    """The race recovery cannot see: the lost request's response finishes right after the step
+    looked for it and right before the step sends again. The step looks once more after sending:
+    it cancels its own new response and adopts the lost one's answer."""
+    ticket = open_ticket(body="Where is my parcel?")
+    emu.configure(latency=30)  # the lost request's response stays in flight ...
+    emu.fail_next(path_prefix=RESPONSES, method="POST", kind="lost", lost_as="timeout")
+    run = step(ticket)
+    assert run.ambiguous
+    # ... until the moment the step sends again.
+    emu.on_call(lambda *a: emu.tick(force=True), method="POST", path_prefix=RESPONSES)
+    drain()
+
+    run = run_of(ticket)
+    assert run.status == Run.Status.COMPLETED and run.provider_state.get("adopted_orphan")
+    assert replies(ticket).count() == 1
+    orphan, resent = created_responses(emu)
+    assert emu.state()["responses"][resent["id"]]["status"] == "cancelled"
+    assert replies(ticket).get().body == "Emulated reply to: Where is my parcel?"
+    ticket.thread.refresh_from_db()
+    items = emu.state()["conversations"][ticket.thread.remote_id]["items"]
+    assert user_texts(items) == ["Where is my parcel?"]

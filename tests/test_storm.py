@@ -29,8 +29,13 @@ def test_a_fault_storm_of_300_runs_answers_every_turn_once_or_hands_it_to_a_pers
     worker = celery_worker.start(beat=True, concurrency=4, **storm.storm_env(base_url))
     tickets = storm.open_storm_tickets(TICKETS)
     expected = storm.expected_messages(tickets)
-    wait_until(lambda: storm.settled(expected), 240, interval=0.5, message="the storm to settle")
-    wait_until(lambda: storm.settled(expected), 5, interval=0.5, message="follow-ups asked at the very end")
+
+    def settled():
+        worker.check_alive()
+        return storm.settled(expected)
+
+    wait_until(settled, 240, interval=0.5, message="the storm to settle")
+    wait_until(settled, 5, interval=0.5, message="follow-ups asked at the very end")
 
     report = storm.measure(emu)
     print("\n" + storm.summary(report))
@@ -40,7 +45,8 @@ def test_a_fault_storm_of_300_runs_answers_every_turn_once_or_hands_it_to_a_pers
     assert report.lost_turns == 0
     assert report.active_runs == 0
     assert "lease lost" not in "\n".join(worker.lines)
-    # The storm really happened.
+    # The storm really happened, through the tool-call path too.
+    assert report.tool_runs > 50
     counters = emu.state()["counters"]
     assert sum(v for k, v in counters.items() if k.endswith(" 429")) > 100
     assert sum(v for k, v in counters.items() if " lost:" in k) > 10

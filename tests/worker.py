@@ -98,6 +98,11 @@ class Worker:
     def log(self) -> str:
         return "\n".join(self.lines[-60:])
 
+    def check_alive(self) -> None:
+        """Fail at once (with its last words) if the worker process died under the test."""
+        if self.proc.poll() is not None:
+            pytest.fail(f"the Celery worker exited with {self.proc.returncode}:\n{self.log()}")
+
 
 class WorkerFactory:
     def __init__(self, workdir: Path):

@@ -297,6 +297,7 @@ class Emulator:
         self._counters: Counter = Counter()
         self._calls: Counter = Counter()
         self._requests: list[dict[str, Any]] = []
+        self.keep_requests = 500
         self._outbox: list[tuple[str, str]] = []
         self._webhooks.deliveries = []
         self._hooks: list[dict[str, Any]] = []
@@ -655,7 +656,7 @@ class Emulator:
             with contextlib.suppress(ValueError):
                 entry["json"] = json.loads(body)
         self._requests.append(entry)
-        del self._requests[:-500]
+        del self._requests[: -self.keep_requests]
 
     def _take_outbox(self) -> list[tuple[str, str]]:
         outbox, self._outbox = self._outbox, []

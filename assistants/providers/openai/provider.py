@@ -163,6 +163,22 @@ class OpenAIProvider:
         self._replace_conversation(ctx, reason="not_found")
         return self._create_response(ctx, *make_input(recreated=True))
 
+    def _look_again(self, ctx: RunContext, sent: StepResult) -> StepResult:
+        """After sending again following an ambiguous call: the lost request's response may have
+        finished between the look and the send (the conversation was no longer busy, so the send
+        went through). Its items are then the ones after the anchor: cancel the new response, which
+        has appended nothing yet, and adopt the lost one's answer."""
+        if sent.status != "in_progress":
+            return sent
+        with translated():
+            adopted = recovery.lost_answer(self.client, ctx, model=self.model)
+        if adopted is None:
+            return sent
+        self.cancel_run(ctx.run, sent.response_id)
+        logger.info("run %s: cancelled %s, the lost request had answered meanwhile", ctx.run.pk, sent.response_id)
+        adopted.state["cancelled_duplicate"] = sent.response_id
+        return adopted
+
     def start_run(self, ctx: RunContext) -> StepResult:
         if ctx.ambiguous:
             with translated():
@@ -185,7 +201,8 @@ class OpenAIProvider:
             return items, [m.pk for m in ctx.pending_messages]
 
         with translated():
-            return self._with_conversation(ctx, make_input)
+            sent = self._with_conversation(ctx, make_input)
+        return self._look_again(ctx, sent) if ctx.ambiguous else sent
 
     def poll_run(self, ctx: RunContext) -> StepResult:
         response_id = ctx.run.remote_response_id
@@ -219,7 +236,8 @@ class OpenAIProvider:
             return items, []
 
         with translated():
-            return self._with_conversation(ctx, make_input)
+            sent = self._with_conversation(ctx, make_input)
+        return self._look_again(ctx, sent) if ctx.ambiguous else sent
 
     def cancel_run(self, run, response_id: str = "") -> None:
         response_id = response_id or run.remote_response_id
