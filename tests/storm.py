@@ -3,9 +3,10 @@ benchmark (bench/storm.py).
 
 Every ticket gets one customer message (one in four needs a tool call); the emulator answers 30%
 of calls with 429, 10% with 500, lets 5% time out and loses the answer of 5% it processed; on 10%
-of tickets the customer writes again while the run's first call is in flight. `measure()` reads what happened from the database
-and the emulator: turns answered twice, responses created with an empty input, turns neither
-answered nor handed to staff, runs still active, customer-visible waits, extra paid responses.
+of tickets the customer writes again while the run's first call is in flight. `measure()` reads
+what happened from the database and the emulator: turns answered twice, responses created with an
+empty input, turns neither answered nor handed to staff, runs still active, customer-visible
+waits, extra paid responses.
 """
 
 from __future__ import annotations
