@@ -18,6 +18,9 @@ class ThreadPolicy:
     metadata_error: str = ""  # why the full metadata does not fit the limits (then `metadata` omits it)
     safety_identifier: str = ""  # a hashed customer id, never the id itself
     owner_label: str = ""  # e.g. "T-1042", for logs and prompt cache keys
+    # What the offline assistant does when it is not sure of an answer: "ask" (one precise question,
+    # then a person), "handoff" (a person at once) or "draft" (its best guess, held for staff).
+    low_confidence: str = "ask"
 
 
 _policy: Callable | None = None
