@@ -31,15 +31,19 @@ CALIBRATION = {
     "lexical": {"bias": -1.678, "top": 2.15, "margin": 3.649, "lexical": 1.544},
 }
 THRESHOLDS = {"hybrid": 0.75, "lexical": 0.70}
+POSITION_PENALTY = 0.03  # per section: which passage of an article is quoted, not how it ranks
 PLAUSIBLE = 0.3  # a fused score worth naming in a clarifying question
 
 
-def fuse(lex: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+def fuse(lex: np.ndarray, dense: np.ndarray | None, has_vector: np.ndarray | None = None) -> np.ndarray:
+    """One score per passage in 0..1. A passage without a vector yet (saved, not indexed) is judged
+    by its lexical score alone rather than as if it were unrelated."""
     lex = np.minimum(lex, 1.5) / 1.5
     if dense is None:
         return lex
     rescaled = np.clip((dense - DENSE_FLOOR) / (1 - DENSE_FLOOR), 0, 1)
-    return WEIGHTS["lexical"] * lex + WEIGHTS["dense"] * rescaled
+    fused = WEIGHTS["lexical"] * lex + WEIGHTS["dense"] * rescaled
+    return fused if has_vector is None else np.where(has_vector, fused, lex)
 
 
 def features(hits, *, lexical_best: str = "", dense_best: str = "") -> dict:

@@ -181,21 +181,25 @@ class Index:
         lex = self.lexical_scores(query)
         dense = self.dense_scores(query)
         mode = "hybrid" if dense is not None else "lexical"
-        fused = confidence.fuse(lex, dense)
+        fused = confidence.fuse(lex, dense, self.has_vectors)
         # A group ranks by its best passage; the passage quoted is the best one in the customer's
         # language when the group has a version in it (translations share a group).
+        # Within an article, an earlier section wins a near tie: it is usually the main answer.
+        quoted = fused - confidence.POSITION_PENALTY * np.array([min(e.position, 5) for e in self.entries])
         best: dict[str, int] = {}
+        score: dict[str, float] = {}
         in_language: dict[str, int] = {}
-        for i in np.argsort(-fused, kind="stable"):
+        for i in np.argsort(-quoted, kind="stable"):
             entry = self.entries[int(i)]
             if entry.key in exclude:
                 continue
             best.setdefault(entry.group, int(i))
+            score[entry.group] = max(score.get(entry.group, 0.0), float(fused[i]))
             if language and entry.language == language:
                 in_language.setdefault(entry.group, int(i))
-        ranked = sorted(best, key=lambda g: -fused[best[g]])
+        ranked = sorted(best, key=lambda g: -score[g])
         order = [in_language.get(g, best[g]) for g in ranked]
-        scores = [float(fused[best[g]]) for g in ranked]
+        scores = [score[g] for g in ranked]
         hits = [
             Hit(
                 article_id=self.entries[i].article_id,

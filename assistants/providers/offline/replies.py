@@ -185,8 +185,6 @@ def answer_block(hit: dict, language: str, *, lead: str = "") -> str:
     if hit.get("language") and hit["language"] != language:
         names = LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"])
         lines.append(say("other_language", language, language=names.get(hit["language"], hit["language"])))
-    if hit.get("url"):
-        lines.append(hit["url"])
     return "\n".join(lines)
 
 
