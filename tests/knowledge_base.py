@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from unittest import mock
 
 import pytest
 
@@ -79,11 +80,28 @@ ARTICLES = [
 ]
 
 
+_vectors: dict[tuple, object] = {}
+
+
+def _embed_once(texts):
+    """The model is deterministic: tests embed these articles once per session, not once per test."""
+    key = tuple(texts)
+    if key not in _vectors:
+        _vectors[key] = _real_embed_passages(texts)
+    return _vectors[key]
+
+
+_real_embed_passages = embeddings.embed_passages
+
+
 def make_knowledge_base(*, index: bool = True) -> dict:
     made = {a["slug"]: ArticleFactory(**a) for a in ARTICLES}
     if index:
-        for article in made.values():
-            knowledge.article_index(article_id=article.pk)
+        with mock.patch.object(
+            embeddings, "embed_passages", _embed_once if embeddings.available() else _real_embed_passages
+        ):
+            for article in made.values():
+                knowledge.article_index(article_id=article.pk)
     knowledge.reset()
     return made
 

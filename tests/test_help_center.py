@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from assistants.models import KnowledgeArticle, Message
 from tests.factories import ArticleFactory, StaffFactory, open_ticket
-from tests.knowledge_base import kb  # noqa: F401
 from tickets.models import AssistantReply, Deflection
 
 pytestmark = pytest.mark.django_db

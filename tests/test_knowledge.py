@@ -9,7 +9,7 @@ from assistants import knowledge
 from assistants.knowledge import embeddings, lexical, passages
 from assistants.models import KnowledgeArticle, KnowledgePassage
 from tests.factories import ArticleFactory, open_ticket
-from tests.knowledge_base import REFUNDS, kb, make_knowledge_base, without_embeddings  # noqa: F401
+from tests.knowledge_base import REFUNDS, make_knowledge_base
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ import pytest
 from assistants.models import Message, Run
 from assistants.providers.offline import intents
 from tests.factories import CustomerFactory, open_ticket
-from tests.knowledge_base import kb, without_embeddings  # noqa: F401
 from tickets import services as desk
 from tickets.models import AssistantReply, Ticket
 
