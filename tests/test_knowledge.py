@@ -35,7 +35,7 @@ def test_rendered_markdown_escapes_html_and_refuses_script_links():
 @pytest.mark.parametrize(
     "question, slug",
     [
-        ("Can we pay annually?", "billing-period"),  # annually ~ yearly (synonym table)
+        ("Do you offer an annual option?", "billing-period"),  # annual ~ yearly (synonym table)
         ("I invited a colleague but they never joined", "team"),  # invited ~ invite (stemming), colleague ~ team
         ("how do I get reimbursed", "refunds"),  # reimbursed ~ refund
         ("my pasword link expired", "password"),  # a typo
