@@ -137,3 +137,19 @@ def test_unpublished_articles_are_not_found(kb):
     KnowledgeArticle.objects.filter(slug="refunds").update(published=False)
     ArticleFactory(slug="other", title="Something else", body="Nothing about money.")
     assert all(h.slug != "refunds" for h in knowledge.search("how long does a refund take").hits)
+
+
+def test_the_search_tool_both_providers_call_returns_passages_confidence_and_links(kb):
+    """The OpenAI model calls the same search_knowledge_base tool as the offline assistant."""
+    import json
+
+    from assistants import tools
+
+    ticket = open_ticket(subject="Refund", body="hello")
+    output = json.loads(
+        tools.execute(ticket.thread.runs.get(), "search_knowledge_base", {"query": "refund time", "language": ""})
+    )
+    top = output["articles"][0]
+    assert top["slug"] == "refunds" and top["url"].endswith("/help/refunds/")
+    assert set(output) >= {"confidence", "confident", "threshold", "mode", "already_shown"}
+    assert any(t["name"] == "close_ticket" for t in tools.specs())
