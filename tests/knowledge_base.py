@@ -16,7 +16,10 @@ We refund the shipping price when a parcel is lost or arrives more than three da
 
 ## How long a refund takes
 Refunds go back to the original payment card within **5 business days** after we approve them.
-Bank processing can add up to 3 more days."""
+Bank processing can add up to 3 more days.
+
+## Cancelling a label for a refund
+Open the parcel in the app and tap **Cancel label**. Labels already scanned cannot be cancelled."""
 
 ARTICLES = [
     dict(slug="refunds", title="How refunds work", tags="refund,money back", body=REFUNDS, category="Billing"),

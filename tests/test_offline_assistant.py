@@ -109,6 +109,12 @@ def test_the_reply_quotes_the_passage_that_answers_with_markdown_stripped(drain,
     assert reply.metadata["shown_passages"] == [reply.metadata["citations"][0]["passage"]]
 
 
+def test_of_three_sections_the_one_that_answers_is_quoted(drain, kb):
+    ticket, reply = ask(drain, "I cancelled order 5521 last week. When will the refund reach my card?")
+    assert "within 5 business days" in reply.body
+    assert "We refund the shipping price" not in reply.body and "Cancel label" not in reply.body
+
+
 def test_a_two_part_question_gets_both_answers(drain, kb):
     ticket, reply = ask(drain, "How long does a refund take to reach my card? Also, how do I reset my password?")
     assert [c["slug"] for c in reply.metadata["citations"]] == ["refunds", "password"]

@@ -31,7 +31,6 @@ CALIBRATION = {
     "lexical": {"bias": -1.678, "top": 2.15, "margin": 3.649, "lexical": 1.544},
 }
 THRESHOLDS = {"hybrid": 0.75, "lexical": 0.70}
-POSITION_PENALTY = 0.03  # per section: which passage of an article is quoted, not how it ranks
 PLAUSIBLE = 0.3  # a fused score worth naming in a clarifying question
 
 

@@ -31,8 +31,10 @@ class Entry:
     position: int
     heading: str
     text: str
-    terms: Counter
-    vector: np.ndarray | None
+    terms: Counter  # text, heading, title and tags: how the passage ranks
+    text_terms: frozenset  # text and heading only: which passage of an article answers
+    vector: np.ndarray | None  # the passage averaged with its article
+    own_vector: np.ndarray | None  # the passage alone
 
     @property
     def key(self) -> str:
@@ -91,11 +93,12 @@ def _entries_for(article: KnowledgeArticle, stored: list[KnowledgePassage]) -> l
         rows = [(p.position, p.heading, p.text, None) for p in split(article.body)]
     head = f"{article.title} {article.tags.replace(',', ' ')}"
     out = []
-    for position, heading, text, vector in rows:
-        if vector is not None and article_vector is not None:
+    for position, heading, text, own in rows:
+        vector = own
+        if own is not None and article_vector is not None:
             # A passage is judged with its article: e5 finds short passages close to almost any
             # question, and the whole article's vector tempers that.
-            vector = (vector + article_vector) / 2
+            vector = (own + article_vector) / 2
         terms = Counter(lexical.tokenize(text, article.language))
         for term in lexical.tokenize(f"{article.title} {heading}", article.language):
             terms[term] += lexical.TITLE_WEIGHT - 1
@@ -113,7 +116,9 @@ def _entries_for(article: KnowledgeArticle, stored: list[KnowledgePassage]) -> l
                 heading=heading,
                 text=text,
                 terms=terms,
+                text_terms=frozenset(lexical.tokenize(f"{heading} {text}", article.language)),
                 vector=vector,
+                own_vector=own,
             )
         )
     return out
@@ -141,6 +146,12 @@ class Index:
             if vectors and self.has_vectors.any()
             else None
         )
+        self.own_matrix = (
+            np.vstack([v if v is not None else np.zeros(embeddings.DIMENSIONS, np.float32) for v in
+                       [e.own_vector for e in self.entries]])
+            if self.matrix is not None
+            else None
+        )  # fmt: skip
         self.groups = {e.group for e in self.entries}
 
     # --- the two rankers -----------------------------------------------------------------------
@@ -184,21 +195,16 @@ class Index:
         fused = confidence.fuse(lex, dense, self.has_vectors)
         # A group ranks by its best passage; the passage quoted is the best one in the customer's
         # language when the group has a version in it (translations share a group).
-        # Within an article, an earlier section wins a near tie: it is usually the main answer.
-        quoted = fused - confidence.POSITION_PENALTY * np.array([min(e.position, 5) for e in self.entries])
         best: dict[str, int] = {}
         score: dict[str, float] = {}
-        in_language: dict[str, int] = {}
-        for i in np.argsort(-quoted, kind="stable"):
+        for i in np.argsort(-fused, kind="stable"):
             entry = self.entries[int(i)]
             if entry.key in exclude:
                 continue
             best.setdefault(entry.group, int(i))
             score[entry.group] = max(score.get(entry.group, 0.0), float(fused[i]))
-            if language and entry.language == language:
-                in_language.setdefault(entry.group, int(i))
         ranked = sorted(best, key=lambda g: -score[g])
-        order = [in_language.get(g, best[g]) for g in ranked]
+        order = [self._quoted(g, query, language, exclude) for g in ranked[: max(limit, 2)]]
         scores = [score[g] for g in ranked]
         hits = [
             Hit(
@@ -211,10 +217,11 @@ class Index:
                 heading=self.entries[i].heading,
                 text=self.entries[i].text,
                 score=scores[n],
-                lexical=float(lex[i]),
-                dense=float(dense[i]) if dense is not None else None,
+                # How the group ranked (its best passage), whichever passage is quoted.
+                lexical=float(lex[best[ranked[n]]]),
+                dense=float(dense[best[ranked[n]]]) if dense is not None else None,
             )
-            for n, i in enumerate(order[: max(limit, 2)])
+            for n, i in enumerate(order)
         ]
         lexical_best = self.entries[int(np.argmax(lex))].group if lex.max() > 0 else ""
         dense_best = self.entries[int(np.argmax(dense))].group if dense is not None else ""
@@ -226,6 +233,28 @@ class Index:
             mode=mode,
             features=features,
         )
+
+    def _quoted(self, group: str, query: str, language: str, exclude: frozenset[str]) -> int:
+        """Which passage of a group to quote: one in the customer's language if the group has one,
+        and among those the one whose own words and own embedding are closest to the question (the
+        title and the article's vector are the same for all of them, so they cannot choose)."""
+        rows = [i for i, e in enumerate(self.entries) if e.group == group and e.key not in exclude]
+        if language and any(self.entries[i].language == language for i in rows):
+            rows = [i for i in rows if self.entries[i].language == language]
+        if len(rows) == 1:
+            return rows[0]
+        question = {lang: set(lexical.tokenize(query, lang)) for lang in {self.entries[i].language for i in rows}}
+        vector = embeddings.embed_query(query) if self.own_matrix is not None else None
+
+        def closeness(i: int) -> float:
+            entry = self.entries[i]
+            words = question[entry.language]
+            overlap = len(words & entry.text_terms) / len(words) if words else 0.0
+            if vector is None or entry.own_vector is None:
+                return overlap
+            return overlap + float(self.own_matrix[i] @ vector - confidence.DENSE_FLOOR) * 4
+
+        return max(rows, key=lambda i: (closeness(i), -self.entries[i].position))
 
     def passages_of(self, group: str, *, language: str = "") -> list[Entry]:
         return [e for e in self.entries if e.group == group and (not language or e.language == language)]

@@ -119,8 +119,12 @@ class OfflineProvider:
             calls = [_call(SEARCH, {"query": f"{previous['query']} {text}"[-500:], "language": lang})]
         else:
             parts = intents.question_parts(text) if text else ["help"]
-            state.update(intent="question", query=text[-500:] or "help", parts=parts if len(parts) > 1 else [])
-            calls = [_call(SEARCH, {"query": text[-500:] or "help", "language": lang})]
+            query = text[-500:] or "help"
+            if previous.get("outcome") == "asked" and previous.get("query") and ctx.customer_messages:
+                # The answer to the assistant's question completes the question it asked about.
+                query = f"{previous['query']} {text}"[-500:]
+            state.update(intent="question", query=query, parts=parts if len(parts) > 1 else [])
+            calls = [_call(SEARCH, {"query": query, "language": lang})]
             calls += [_call(SEARCH, {"query": part[-500:], "language": lang}) for part in state["parts"]]
         return StepResult(
             status="requires_action",
