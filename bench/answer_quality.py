@@ -316,8 +316,9 @@ def main() -> None:
     followups(_load(eval_dir, "followups.json", "followups", args.split), times, args.verbose)
     times_ms = sorted(t * 1000 for t in times)
     p95 = times_ms[min(len(times_ms) - 1, int(round(0.95 * (len(times_ms) - 1))))]
+    load_average = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     print(f"time per run: {len(times_ms)} runs, p50 {statistics.median(times_ms):.1f} ms, p95 {p95:.1f} ms "
-          f"(message to reply, in-process, SQLite; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+          f"(message to reply, in-process, SQLite; {load_average})")  # fmt: skip
     shown = f"{load:.2f} s" if load is not None else "no embedding model"
     print(f"model load: embeddings {shown}, language detector {language.load_seconds() or 0:.2f} s (once per process)")
 
