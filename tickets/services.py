@@ -396,6 +396,8 @@ def assistant_reply_recorded(*, message: Message, published: bool) -> None:
     language = metadata.get("language") or ""
     if language and not ticket.language_preference:
         with transaction.atomic():
+            # The one lock order (thread, then ticket): customers posting meanwhile lock the thread first.
+            Thread.objects.select_for_update().only("id").get(pk=ticket.thread_id)
             updated = Ticket.objects.filter(pk=ticket.pk, language_preference="").update(language_preference=language)
             if updated:
                 _record(
