@@ -15,7 +15,7 @@ from django.db.models import Count, Subquery, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from assistants import lifecycle
+from assistants import knowledge, lifecycle
 from assistants.metadata import MAX_KEYS, MetadataError, validate_metadata
 from assistants.models import Attachment, KnowledgeArticle, Message, Run, Thread
 from assistants.providers import PROVIDERS
@@ -484,9 +484,85 @@ class AttachmentAdmin(ReadOnlyAdmin):
     search_fields = ["filename", "=remote_file_id"]
 
 
+class KnowledgeArticleForm(forms.ModelForm):
+    class Meta:
+        model = KnowledgeArticle
+        fields = ["title", "slug", "language", "translation_group", "category", "tags", "published", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "vLargeTextField"})}
+
+
 @admin.register(KnowledgeArticle)
 class KnowledgeArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "published", "remote_file_id", "updated_at"]
-    list_filter = ["published"]
-    search_fields = ["title", "tags", "body"]
+    """Leads edit articles (Markdown) here. Saving queues a task that stores the passages and their
+    embeddings and refreshes the provider's vector store; the state columns say where that is."""
+
+    form = KnowledgeArticleForm
+    list_display = ["title", "language", "translation_group", "category", "published", "index_state_display",
+                    "vector_store_display", "updated_at"]  # fmt: skip
+    list_filter = ["published", "language", "category", "index_state"]
+    search_fields = ["title", "tags", "body", "=translation_group"]
     prepopulated_fields = {"slug": ["title"]}
+    actions = ["reindex"]
+    readonly_fields = ["index_state_display", "index_error", "indexed_at", "embedding_model", "passage_count",
+                       "vector_store_display", "remote_file_id", "remote_synced_at", "help_center_link"]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "language", "translation_group", "category", "tags", "published"]}),
+        ("Text (Markdown)", {"fields": ["body", "help_center_link"]}),
+        (
+            "Retrieval",
+            {
+                "fields": [
+                    "index_state_display",
+                    "index_error",
+                    "indexed_at",
+                    "embedding_model",
+                    "passage_count",
+                    "vector_store_display",
+                    "remote_file_id",
+                    "remote_synced_at",
+                ]  # fmt: skip
+            },
+        ),
+    ]
+
+    @admin.display(description="passages and embeddings", ordering="index_state")
+    def index_state_display(self, obj):
+        if obj.pk is None:
+            return "—"
+        if obj.indexed_at is None or obj.indexed_at < obj.updated_at:
+            return "Waiting for the indexing task (searched by keywords until then)"
+        return obj.get_index_state_display()
+
+    @admin.display(description="OpenAI vector store")
+    def vector_store_display(self, obj):
+        from assistants.providers import get_provider
+
+        if not hasattr(get_provider(), "sync_knowledge_base"):
+            return "Not used (offline assistant)"
+        if not obj.published:
+            return "Removed (unpublished)" if not obj.remote_file_id else "Waiting for removal"
+        if obj.remote_synced_at and obj.remote_synced_at >= obj.updated_at:
+            return "In sync"
+        return "Waiting for the sync task"
+
+    @admin.display(description="passages")
+    def passage_count(self, obj):
+        return obj.passages.count() if obj.pk else 0
+
+    @admin.display(description="in the help center")
+    def help_center_link(self, obj):
+        if obj.pk is None or not obj.published:
+            return "—"
+        url = reverse("help:article", args=[obj.slug])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        knowledge.request_index(article_ids=[obj.pk])
+        self.message_user(request, "Saved; the passages, embeddings and vector store are refreshed by a task.")
+
+    @admin.action(description="Index again (passages, embeddings, vector store)", permissions=["change"])
+    def reindex(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        knowledge.request_index(article_ids=ids)
+        self.message_user(request, f"Queued indexing of {len(ids)} article(s).", messages.SUCCESS)

@@ -280,24 +280,76 @@ class Run(models.Model):
 
 
 class KnowledgeArticle(models.Model):
+    """A help-center article in Markdown. Articles that share a translation group are translations of
+    one another; the assistant prefers the one in the customer's language."""
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        DE = "de", "German"
+        FR = "fr", "French"
+        ES = "es", "Spanish"
+
+    class IndexState(models.TextChoices):
+        PENDING = "pending", "Waiting for the indexing task"
+        READY = "ready", "Passages and embeddings stored"
+        LEXICAL = "lexical", "Passages stored; no embedding model installed"
+        FAILED = "failed", "Indexing failed"
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
-    body = models.TextField()
+    body = models.TextField(help_text="Markdown: ## headings, paragraphs, lists, **bold**, [links](https://...).")
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
+    translation_group = models.SlugField(
+        max_length=200,
+        blank=True,
+        help_text="Articles with the same group are translations of one another (e.g. the English slug). "
+        "Empty: the article is its own group.",
+    )
+    category = models.CharField(max_length=80, blank=True, help_text="The help center's section.")
     tags = models.CharField(max_length=200, blank=True, help_text="Comma-separated.")
     published = models.BooleanField(default=True)
     remote_file_id = models.CharField(max_length=100, blank=True)
     remote_synced_at = models.DateTimeField(null=True, blank=True)
+    index_state = models.CharField(max_length=10, choices=IndexState.choices, default=IndexState.PENDING)
+    index_error = models.CharField(max_length=300, blank=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=40, blank=True)
+    # The whole article's embedding (title and text); its passages have their own.
+    embedding = models.BinaryField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
+        indexes = [models.Index(fields=["published", "category"], name="article_published_category")]
 
     def __str__(self) -> str:
         return self.title
 
     @property
+    def group(self) -> str:
+        return self.translation_group or self.slug
+
+    @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+
+class KnowledgePassage(models.Model):
+    """One section (or paragraph) of an article, as plain text, with its embedding when a model is
+    installed. Written by the indexing task when the article is saved; read by retrieval."""
+
+    article = models.ForeignKey(KnowledgeArticle, on_delete=models.CASCADE, related_name="passages")
+    position = models.PositiveSmallIntegerField()
+    heading = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    embedding = models.BinaryField(null=True, blank=True, help_text="float32 little-endian, L2-normalised.")
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [models.UniqueConstraint(fields=["article", "position"], name="passage_article_position")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id}#{self.position} {self.heading}"
 
 
 class WebhookDelivery(models.Model):

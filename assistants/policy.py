@@ -22,6 +22,9 @@ class ThreadPolicy:
     safety_identifier: str = ""  # a hashed customer id, never the id itself
     owner_label: str = ""  # e.g. "T-1042", for logs and prompt cache keys
     handoff_notice: str = ""  # what the customer is told when a person takes over, in their language
+    # What the offline assistant does when it is not sure of an answer: "ask" (one precise question,
+    # then a person), "handoff" (a person at once) or "draft" (its best guess, held for staff).
+    low_confidence: str = "ask"
 
 
 _policy: Callable | None = None

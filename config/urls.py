@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("tickets.urls_staff")),
     path("portal/", include("tickets.urls_portal")),
+    path("help/", include("tickets.urls_help")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/", include("assistants.urls")),
 ]

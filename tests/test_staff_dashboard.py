@@ -70,8 +70,9 @@ def test_dashboard_query_count_and_cache(client, staff, django_assert_num_querie
     cache.clear()  # cold: nothing cached, not even the session
     # session, user; ticket counts by status and flags (shared with the inbox), AI states; times
     # and rating of the last 30 days (one query on PostgreSQL, five on SQLite, which has no
-    # percentile_cont); this week's cost; opened per day
-    expected = 2 + 2 + (1 if connection.vendor == "postgresql" else 5) + 2
+    # percentile_cont); this week's cost; opened per day; the assistant's replies by outcome and
+    # the deflections of the window
+    expected = 2 + 2 + (1 if connection.vendor == "postgresql" else 5) + 2 + 2
     with django_assert_num_queries(expected):
         client.get(reverse("staff:dashboard"))
     with django_assert_num_queries(1):  # the user; the figures are cached for half a minute

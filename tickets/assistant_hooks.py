@@ -5,11 +5,14 @@ Registered in TicketsConfig.ready(); assistants never imports tickets.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
+from django.urls import reverse
 
 from assistants import knowledge, tools
+from assistants.knowledge import confidence
 from assistants.metadata import MetadataError
 from assistants.models import Message
 from assistants.policy import ThreadPolicy
@@ -64,6 +67,7 @@ def policy_for_thread(thread) -> ThreadPolicy:
         safety_identifier=services.safety_identifier(ticket.customer_id),
         owner_label=ticket.reference,
         handoff_notice=HANDOFF_NOTICES.get(language, HANDOFF_NOTICES["en"]),
+        low_confidence=settings.HELPDESK_LOW_CONFIDENCE,
     )
 
 
@@ -96,12 +100,44 @@ def ticket_status(run) -> dict:
 
 @tools.register(
     "search_knowledge_base",
-    "Search the help-center articles. Returns the best matches with their ids, titles and text.",
-    {"query": {"type": "string", "description": "What to look for, in a few words."}},
+    "Search the help-center articles (hybrid: keywords and meaning, any language). Returns the best passage "
+    "of each matching article (id, title, text, url), a calibrated confidence that the first one answers "
+    "the question, and `confident`. Passages already shown on this ticket are left out. When `confident` "
+    "is false, do not answer from these passages: ask one precise question or call escalate_to_human.",
+    {
+        "query": {"type": "string", "description": "What to look for: the customer's question in their words."},
+        "language": {"type": "string", "description": "The customer's language (en, de, fr, es), or empty."},
+    },
 )
-def search_knowledge_base(run, query: str) -> dict:
-    hits = knowledge.search(query, limit=3)
-    return {"articles": [{"id": h.article_id, "title": h.title, "body": h.body, "score": h.score} for h in hits]}
+def search_knowledge_base(run, query: str, language: str = "") -> dict:
+    shown = knowledge.shown_on_thread(run.thread_id)
+    result = knowledge.search(query, language=language, limit=3, exclude=shown)
+    site = settings.SITE_URL.rstrip("/")
+    repeated = {}
+    if shown:
+        # Would the best answer be one the customer has already been shown? Then say so.
+        unfiltered = knowledge.search(query, language=language, limit=1)
+        if unfiltered.confident and unfiltered.hits[0].passage in shown:
+            repeated = {"id": unfiltered.hits[0].article_id, "title": unfiltered.hits[0].title}
+    return {
+        "already_shown": repeated,
+        "confidence": round(result.confidence, 3),
+        "confident": result.confident,
+        "threshold": confidence.threshold(result.mode),
+        "mode": result.mode,
+        "articles": [{**h.as_dict(), "url": site + reverse("help:article", args=[h.slug])} for h in result.hits],
+    }
+
+
+@tools.register(
+    "close_ticket",
+    "Mark the customer's ticket as solved. Only after the customer confirmed that their problem is solved "
+    "and agreed to close it.",
+    {},
+)
+def close_ticket(run) -> dict:
+    ticket = services.ticket_resolve_by_assistant(ticket=_ticket_of(run), run=run)
+    return {"status": ticket.get_status_display().lower()}
 
 
 @tools.register(
@@ -123,6 +159,7 @@ def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
         changes["first_response_at"] = Coalesce("first_response_at", Value(message.published_at))
         changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
     Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
+    services.assistant_reply_recorded(message=message, published=published)
     if published:
         notifications.reply_published(message.pk)
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from assistants.models import Thread
+from assistants.models import KnowledgeArticle, Thread
 
 
 def validate_half_step_rating(value: Decimal) -> None:
@@ -159,3 +159,46 @@ class FlagChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value!r} -> {self.new_value!r}"
+
+
+class AssistantReply(models.Model):
+    """One row per reply the assistant wrote: what it did (answered, asked, handed off, ...) and how
+    sure it was. Written when the reply is created; the dashboard counts these in its window."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered from the knowledge base"
+        ASKED = "asked", "Asked a precise question"
+        HANDOFF = "handoff", "Not sure: handed to a person"
+        ESCALATED = "escalated", "Asked for a person (or upset): handed over"
+        HELD = "held", "Not sure: best guess held for staff"
+        STATUS = "status", "Ticket status"
+        ACKNOWLEDGED = "acknowledged", "Thanked: offered to close"
+        CLOSED = "closed", "Closed at the customer's request"
+        OTHER = "other", "Other"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="assistant_replies")
+    message_id = models.BigIntegerField(unique=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    confidence = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The dashboard's count by outcome over a window reads this index alone.
+        indexes = [models.Index(fields=["created_at", "outcome"], name="assistant_reply_created")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.outcome}"
+
+
+class Deflection(models.Model):
+    """A customer found the answer in a suggested article while writing a new ticket, and sent none."""
+
+    article = models.ForeignKey(KnowledgeArticle, null=True, on_delete=models.SET_NULL, related_name="+")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    query = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Deflection {self.pk} ({self.article_id})"

@@ -41,11 +41,16 @@ def reply_published(message_id: int) -> None:
     ticket = Ticket.objects.select_related("customer").filter(thread_id=message.thread_id).first()
     if ticket is None:
         return
+    site = settings.SITE_URL.rstrip("/")
+    articles = [c for c in (message.metadata or {}).get("citations", []) if c.get("slug")]
+    cited = "".join(f"- {c['title']}: {site}{reverse('help:article', args=[c['slug']])}\n" for c in articles)
     body = (
         f"Hello {ticket.customer.get_short_name() or ticket.customer.email},\n\n"
         f"There is a new reply on your ticket {ticket.reference} ({ticket.subject}):\n\n"
         f"{message.body}\n\n"
-        f"Reply or follow the ticket here: {_link('portal:ticket', ticket)}\n"
+        + (f"From our help center:\n{cited}\n" if cited else "")
+        + f"Reply or follow the ticket here: {_link('portal:ticket', ticket)}\n"
+        f"Help center: {site}{reverse('help:index')}\n"
     )
     _send(f"[{ticket.reference}] New reply: {ticket.subject}", body, [ticket.customer.email])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -23,7 +23,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
-from tickets.models import FlagChange, Ticket, TicketCount
+from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
 
@@ -442,6 +442,30 @@ class Dashboard:
     cost_this_week: Decimal
     runs_this_week: int
     opened_per_day: list[tuple[datetime, int]]
+    # The assistant in the window: its replies by outcome, deflected tickets, satisfied ratings.
+    assistant_outcomes: dict[str, int] = field(default_factory=dict)
+    deflections: int = 0
+    satisfied: int = 0  # rated 4 or more
+
+    @property
+    def assistant_turns(self) -> int:
+        """Replies to a question or a request (thanks and closing confirmations left out)."""
+        skip = (AssistantReply.Outcome.ACKNOWLEDGED, AssistantReply.Outcome.CLOSED)
+        return sum(n for outcome, n in self.assistant_outcomes.items() if outcome not in skip)
+
+    @property
+    def answer_rate(self) -> float | None:
+        answered = self.assistant_outcomes.get("answered", 0) + self.assistant_outcomes.get("status", 0)
+        return answered / self.assistant_turns if self.assistant_turns else None
+
+    @property
+    def handoff_rate(self) -> float | None:
+        handed = sum(self.assistant_outcomes.get(o, 0) for o in ("handoff", "escalated", "held"))
+        return handed / self.assistant_turns if self.assistant_turns else None
+
+    @property
+    def csat(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
 
     @property
     def max_status(self) -> int:
@@ -496,11 +520,12 @@ def dashboard(*, days: int = 30) -> Dashboard:
 
 
 def dashboard_uncached(*, days: int = 30) -> Dashboard:
-    """Five aggregate queries on PostgreSQL, none of which reads a row per ticket outside a
+    """Seven aggregate queries on PostgreSQL, none of which reads a row per ticket outside a
     bounded window: the ticket counts the inbox uses too (TicketCount, a few hundred rows), the
     AI states (index range), times and ratings of the tickets opened in the last `days` days
     (an index-only range on ticket_created_times), this week's run cost (run created_at range),
-    and tickets opened per day over two weeks (index-only, same index)."""
+    tickets opened per day over two weeks (index-only, same index), the assistant's replies by
+    outcome and the deflections in the window (index ranges on their created_at)."""
     now = timezone.now()
     by_status_n: dict[str, int] = {}
     escalated_open = 0
@@ -522,10 +547,15 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
             rs_med=Median(resolution, filter=Q(resolved_at__isnull=False)),
             avg_rating=Avg("feedback_rating"),
             rated=Count("feedback_rating"),
+            satisfied=Count("pk", filter=Q(feedback_rating__gte=4)),
         )
     else:
         times = {
-            **recent.aggregate(avg_rating=Avg("feedback_rating"), rated=Count("feedback_rating")),
+            **recent.aggregate(
+                avg_rating=Avg("feedback_rating"),
+                rated=Count("feedback_rating"),
+                satisfied=Count("pk", filter=Q(feedback_rating__gte=4)),
+            ),
             "fr_avg": responded.aggregate(a=Avg(first_response))["a"],
             "fr_med": _median(responded, first_response),
             "rs_avg": resolved.aggregate(a=Avg(resolution))["a"],
@@ -545,6 +575,15 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
     )
     opened = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0)) for i in range(14)]
     by_status = [(value, label, by_status_n.get(value, 0)) for value, label in Ticket.Status.choices]
+    window = now - timedelta(days=days)
+    outcomes = dict(
+        AssistantReply.objects.order_by()
+        .filter(created_at__gte=window)
+        .values("outcome")
+        .annotate(n=Count("*"))
+        .values_list("outcome", "n")
+    )
+    deflections = Deflection.objects.filter(created_at__gte=window).count()
     return Dashboard(
         by_status=by_status,
         open_total=sum(by_status_n.get(value, 0) for value in Ticket.OPEN_STATUSES),
@@ -561,4 +600,7 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
         cost_this_week=cost["cost"] or Decimal("0"),
         runs_this_week=cost["runs"],
         opened_per_day=opened,
+        assistant_outcomes=outcomes,
+        deflections=deflections,
+        satisfied=times["satisfied"],
     )

@@ -17,7 +17,7 @@ from assistants import services as assistant
 from assistants.metadata import validate_metadata
 from assistants.models import Attachment, Message, Run, Thread
 from tickets import notifications
-from tickets.models import CustomerProfile, FlagChange, Ticket, validate_half_step_rating
+from tickets.models import AssistantReply, CustomerProfile, Deflection, FlagChange, Ticket, validate_half_step_rating
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -401,3 +401,60 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
     if MIRRORED_FIELDS & set(changes):
         _mark_metadata_dirty(locked)
     return locked
+
+
+# --- what the assistant's replies leave on the ticket --------------------------------------
+
+
+def assistant_reply_recorded(*, message: Message, published: bool) -> None:
+    """After the assistant wrote a reply: count its outcome for the dashboard, and fill the ticket's
+    language from the customer's messages when nobody set one."""
+    metadata = message.metadata or {}
+    outcome = metadata.get("outcome") or AssistantReply.Outcome.OTHER
+    if outcome not in AssistantReply.Outcome.values:
+        outcome = AssistantReply.Outcome.OTHER
+    ticket = Ticket.objects.filter(thread_id=message.thread_id).select_related("thread").first()
+    if ticket is None:
+        return
+    AssistantReply.objects.get_or_create(
+        message_id=message.pk,
+        defaults={
+            "ticket": ticket,
+            "outcome": outcome,
+            "confidence": metadata.get("confidence"),
+            "language": (metadata.get("language") or "")[:8],
+            "published": published,
+        },
+    )
+    language = metadata.get("language") or ""
+    if language and not ticket.language_preference:
+        with transaction.atomic():
+            # The one lock order (thread, then ticket): customers posting meanwhile lock the thread first.
+            Thread.objects.select_for_update().only("id").get(pk=ticket.thread_id)
+            updated = Ticket.objects.filter(pk=ticket.pk, language_preference="").update(language_preference=language)
+            if updated:
+                _record(
+                    ticket, "language_preference", "", language, run=message.run, reason="Detected by the assistant."
+                )
+                _mark_metadata_dirty(ticket)
+
+
+@transaction.atomic
+def ticket_resolve_by_assistant(*, ticket: Ticket, run: Run) -> Ticket:
+    """The customer confirmed their problem is solved and agreed to close the ticket."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.is_open:
+        _record(ticket, "status", ticket.status, Ticket.Status.RESOLVED, run=run, reason="The customer confirmed it.")
+        ticket.status, ticket.resolved_at = Ticket.Status.RESOLVED, timezone.now()
+        Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, resolved_at=ticket.resolved_at)
+    return ticket
+
+
+def deflection_record(*, article_id: int | None, customer=None, query: str = "") -> Deflection:
+    """'This solved it' on a suggested article: the customer sent no ticket."""
+    from assistants.models import KnowledgeArticle
+
+    article = KnowledgeArticle.objects.filter(pk=article_id, published=True).first() if article_id else None
+    return Deflection.objects.create(
+        article=article, customer=customer if customer and customer.is_authenticated else None, query=query[:300]
+    )

@@ -6,91 +6,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from assistants import knowledge
 from assistants.models import KnowledgeArticle
 from tickets import services
+from tickets.demo_knowledge import ARTICLES
 from tickets.models import CustomerProfile, Ticket
 
 User = get_user_model()
 PASSWORD = "demo12345"
-
-ARTICLES = [
-    (
-        "Tracking a parcel",
-        "tracking,parcel,status",
-        "Open the Parcelly app and tap Track, then enter the tracking number from your confirmation email. "
-        "The map shows where the parcel is and the expected delivery window. Tracking starts within two hours "
-        "of the label being scanned at the depot.",
-    ),
-    (
-        "My parcel is late",
-        "late,delay,parcel",
-        "Most late parcels arrive within two business days of the expected date. If the tracking page has not "
-        "changed for three business days, reply on your ticket with the tracking number and we will open an "
-        "investigation with the carrier.",
-    ),
-    (
-        "How refunds work",
-        "refund,billing,money",
-        "Refunds go back to the original payment card within 5 business days after we approve them. You will "
-        "get an email when the refund is issued. Bank processing can add up to 3 more days.",
-    ),
-    (
-        "Changing the delivery address",
-        "address,delivery,change",
-        "You can change the delivery address until the parcel leaves the depot: open the parcel in the app, "
-        "tap Change address and confirm. After it has left the depot, ask the driver to leave it at a safe "
-        "place or pick it up at a Parcelly point.",
-    ),
-    (
-        "Resetting your password",
-        "password,login,account",
-        "On the login page choose Forgot password and enter your email. The reset link is valid for one hour. "
-        "If no email arrives, check your spam folder or ask us to resend it.",
-    ),
-    (
-        "Damaged parcel",
-        "damaged,broken,claim",
-        "Take photos of the parcel and its contents and attach them to your ticket within 7 days of delivery. "
-        "We file the claim with the carrier and reply with the outcome, usually within 10 business days.",
-    ),
-    (
-        "Delivery to a Parcelly point",
-        "pickup,point,locker",
-        "Choose Deliver to a Parcelly point at checkout. Parcels wait at the point for 7 days; you get a pickup "
-        "code by SMS and email. Bring the code and an ID.",
-    ),
-    (
-        "Parcelly Plus subscription",
-        "plus,premium,subscription,billing",
-        "Parcelly Plus costs 4.99 per month and includes free next-day delivery, priority support and "
-        "extended 30-day pickup at Parcelly points. Cancel any time under Account > Subscription.",
-    ),
-    (
-        "Invoices and receipts",
-        "invoice,receipt,billing,vat",
-        "Invoices are in the app under Account > Invoices, as PDF files with VAT. Business customers can add "
-        "a company name and VAT number before paying.",
-    ),
-    (
-        "Sending a parcel abroad",
-        "international,customs,abroad",
-        "International parcels need a customs declaration: fill it in the app when you buy the label. "
-        "Delivery takes 3 to 7 business days within Europe. Duties are paid by the receiver.",
-    ),
-    (
-        "Missed delivery",
-        "missed,redelivery,driver",
-        "If the driver missed you, the parcel goes to the nearest Parcelly point the next business day. "
-        "You can also book a free redelivery in the app from the tracking page.",
-    ),
-    (
-        "Deleting your account",
-        "account,delete,privacy,gdpr",
-        "Go to Account > Privacy > Delete account. We delete your personal data within 30 days, except "
-        "invoices that the law requires us to keep.",
-    ),
-]
 
 
 class Command(BaseCommand):
@@ -102,9 +27,23 @@ class Command(BaseCommand):
         agent = self._staff("agent@example.com", "Arjun", superuser=False, group="Support agent")
         alice = self._customer("alice@example.com", "Alice", premium=True)
         bob = self._customer("bob@example.com", "Bob", premium=False)
-        for title, tags, body in ARTICLES:
-            slug = title.lower().replace(" ", "-").replace("'", "")
-            KnowledgeArticle.objects.update_or_create(slug=slug, defaults={"title": title, "tags": tags, "body": body})
+        for a in ARTICLES:
+            fields = {
+                "title": a["title"],
+                "tags": a.get("tags", ""),
+                "body": a["body"],
+                "category": a.get("category", ""),
+                "language": a.get("language", "en"),
+                "translation_group": a.get("group", ""),
+            }
+            article = KnowledgeArticle.objects.filter(slug=a["slug"]).first()
+            if article is None:
+                KnowledgeArticle.objects.create(slug=a["slug"], **fields)
+            elif any(getattr(article, k) != v for k, v in fields.items()):  # unchanged articles keep their index
+                KnowledgeArticle.objects.filter(pk=article.pk).update(**fields, updated_at=timezone.now())
+        # Passages and embeddings now, so the demo answers before the worker's first task.
+        for pk in knowledge.articles_to_index():
+            knowledge.article_index(article_id=pk)
 
         if not Ticket.objects.filter(customer__in=[alice, bob]).exists():
             services.ticket_open(
