@@ -19,6 +19,7 @@ from assistants import lifecycle
 from assistants.metadata import MAX_KEYS, MetadataError, validate_metadata
 from assistants.models import Attachment, KnowledgeArticle, Message, Run, Thread
 from assistants.providers import PROVIDERS
+from config import parsing
 
 LIFECYCLE_PERMISSION = "assistants.manage_thread_lifecycle"
 INLINE_LIMIT = 20
@@ -136,9 +137,11 @@ class CustomMetadataField(forms.CharField):
         if not value.strip():
             return {}
         try:
-            data = json.loads(value)
+            data = parsing.json_loads(value)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        except ValueError as exc:  # nested too deeply
+            raise forms.ValidationError(f"Not valid here: {exc}") from exc
         if not isinstance(data, dict):
             raise forms.ValidationError('Enter a JSON object, e.g. {"order": "5521"}.')
         return data
@@ -480,8 +483,23 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
+    """Uploads are private (MEDIA_URL is None): the page links to the owning app's access-checked
+    download view (`download_url`) instead of showing the file field, which would ask for a URL."""
+
     list_display = ["filename", "content_type", "size", "remote_file_id", "created_at"]
     search_fields = ["filename", "=remote_file_id"]
+    exclude = ["file"]
+    readonly_fields = ["download"]
+
+    def download_url(self, obj) -> str | None:
+        return None
+
+    @admin.display(description="file")
+    def download(self, obj):
+        url = self.download_url(obj) if obj.pk else None
+        if url is None:
+            return "Stored privately; no download view is registered."
+        return format_html('<a href="{}">Download {}</a> ({} bytes)', url, obj.filename, obj.size)
 
 
 @admin.register(KnowledgeArticle)
