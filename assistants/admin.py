@@ -11,6 +11,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Subquery, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -389,6 +391,17 @@ class ThreadAdmin(LifecycleActionsMixin, admin.ModelAdmin):
 # --- runs ----------------------------------------------------------------------------------
 
 
+class DateHierarchyChangeList(ChangeList):
+    """Django's changelist turns a date-hierarchy value that is no date into its "?e=1" error,
+    except a year past what datetime holds, which raises OverflowError: refused the same way."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -443,6 +456,10 @@ class RunAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ["duration_display"]
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
+
     exclude = ["lease_token", "lease_until"]
 
     @admin.display(description="thread", ordering="thread")
