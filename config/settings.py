@@ -183,6 +183,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per ac
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "tickets.views.accounts.locked_out"
 AXES_RESET_ON_SUCCESS = True
+# The lock ends LOGIN_LOCKOUT_MINUTES after the failure that set it, as the page says; attempts
+# during the lock are refused without extending it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "tickets.ratelimit.client_address"
 AXES_USERNAME_CALLABLE = "tickets.ratelimit.login_username"
 AXES_VERBOSE = False
