@@ -255,3 +255,20 @@ def test_a_signed_webhook_without_an_id_is_refused_and_does_not_block_later_ones
     assert not WebhookDelivery.objects.exists()
     body = build_event("response.completed", "resp_x")
     assert _post(client, body, sign_webhook(body, settings.OPENAI_WEBHOOK_SECRET)).content == b"ok"
+
+
+@pytest.mark.parametrize("params", [{"role__gte": "\x00"}, {"q": "a\x00b"}, {"o": "\x00"}])
+def test_a_nul_byte_in_an_admin_query_is_a_400(client, lead, params):
+    open_ticket()
+    response = client.get(reverse("admin:assistants_message_changelist"), params)
+    assert response.status_code == 400
+
+
+def test_an_admin_action_on_a_selection_that_is_not_ids_is_sent_back_to_the_list(client, lead):
+    ticket = open_ticket()
+    for selected in (["abc"], [HUGE], [str(ticket.pk), "²"]):
+        data = {"action": "escalate", "_selected_action": selected}
+        response = client.post(reverse("admin:tickets_ticket_changelist"), data)
+        assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert not ticket.escalated
