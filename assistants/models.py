@@ -49,6 +49,12 @@ class Thread(models.Model):
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     # Tokens of the remote context since the last rotation (what the next run will send).
     context_tokens = models.PositiveIntegerField(default=0)
+    # What the engine knows of the remote conversation, recorded before each call so that a lost
+    # request is recovered by position, never by text: {"last_item_id": "msg_..." or None (empty
+    # conversation), "open_calls": [function calls in the conversation still waiting for output]}.
+    remote_state = models.JSONField(default=dict, blank=True)
+    # Since when the assistant has been working on the customer's current turn (the slow notice).
+    ai_state_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -96,6 +102,10 @@ class Message(models.Model):
         SYNCED = "synced", "Synced"
         LOCAL = "local", "Local only"
 
+    class Kind(models.TextChoices):
+        TEXT = "", "Message"
+        NOTICE = "notice", "Automatic notice"  # e.g. "a person will reply": public, never sent to the model
+
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField(help_text="Order within the thread, assigned under the thread's row lock.")
     role = models.CharField(max_length=10, choices=Role.choices)
@@ -110,6 +120,7 @@ class Message(models.Model):
     answered_by = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="answers")
     remote_id = models.CharField(max_length=100, blank=True)
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -148,6 +159,10 @@ class Message(models.Model):
     def is_from_assistant(self) -> bool:
         return self.role == self.Role.ASSISTANT and self.run_id is not None
 
+    @property
+    def is_notice(self) -> bool:
+        return self.kind == self.Kind.NOTICE
+
 
 def attachment_path(instance, filename: str) -> str:
     return f"attachments/{instance.message.thread_id}/{filename}"
@@ -184,6 +199,7 @@ class Run(models.Model):
         FOLLOW_UP = "follow_up", "Messages that arrived during a run"
         STAFF = "staff", "Asked by staff"
         RETRY = "retry", "Retry"
+        AUTO_RETRY = "auto_retry", "Retried after a transient failure"
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -195,6 +211,13 @@ class Run(models.Model):
     model = models.CharField(max_length=60, blank=True)
     # The last customer message this run answers (set when it starts).
     answers_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Fixed when the run is first claimed: it sends the thread's unsent messages up to this seq, and
+    # answers the customer messages it took then (Message.answered_by); later ones are the follow-up's.
+    input_seq = models.PositiveIntegerField(default=0)
+    # A call of this run may have been processed without our knowing (a timeout, a dropped connection,
+    # a 5xx, a worker that died mid-step): look in the conversation before sending again. Cleared when
+    # a send succeeds; a clean error (429, a busy conversation) leaves it as it was.
+    ambiguous = models.BooleanField(default=False)
     remote_response_id = models.CharField(max_length=100, blank=True)
     remote_response_ids = models.JSONField(default=list, blank=True)
     # What the provider needs between steps (pending tool calls, partial results).
@@ -251,6 +274,8 @@ class Run(models.Model):
         if self.status == self.Status.REQUIRES_ACTION and self.provider_state.get("pending_calls"):
             names = ", ".join(c["name"] for c in self.provider_state["pending_calls"])
             return f"Calling a tool: {names}"
+        if self.status == self.Status.QUEUED and self.attempts:
+            return "Retrying"
         return self.get_status_display()
 
 

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 reply_created = Signal()
 # sender=Run class; kwargs: run. Sent after commit when a run fails or expires.
 run_failed = Signal()
+# sender=Run class; kwargs: run (or None), notice (the customer-visible Message, or None when the
+# customer was already told), reason. Sent after commit when a customer's turn is handed to staff.
+run_handed_off = Signal()

@@ -16,8 +16,8 @@ def sweep_runs() -> dict:
 
 
 @shared_task(ignore_result=True)
-def cancel_remote_run(run_id: int) -> None:
-    services.run_cancel_remote(run_id=run_id)
+def cancel_remote_run(run_id: int, response_id: str = "") -> None:
+    services.run_cancel_remote(run_id=run_id, response_id=response_id)
 
 
 # --- thread lifecycle (assistants.lifecycle) -----------------------------------------------

@@ -14,7 +14,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from assistants import services
+from assistants import scheduling
 from assistants.models import Run, WebhookDelivery
 from config import parsing
 
@@ -50,6 +50,6 @@ def openai_webhook(request):
             Run.objects.filter(remote_response_id=object_id, status__in=Run.ACTIVE).values_list("pk", flat=True).first()
         )
         if run_id is not None:
-            services.enqueue_step(run_id)
+            scheduling.enqueue_step(run_id)
             return HttpResponse("woken", content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")

@@ -34,6 +34,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from assistants import scheduling
     from assistants import services as engine
     from assistants.models import Run
     from assistants.providers import openai as openai_provider
@@ -42,7 +43,7 @@ def main() -> None:
     from tickets import services
 
     call_command("migrate", verbosity=0)
-    engine.enqueue_step = lambda run_id, delay=0.0: None  # driven by hand below, waits skipped
+    scheduling.enqueue_step = lambda run_id, delay=0.0: None  # driven by hand below, waits skipped
     settings.ASSISTANT_MAX_RUNS_PER_TICKET_PER_HOUR = 10_000
 
     def grow(budget: int) -> list[tuple[int, int, int]]:

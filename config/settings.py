@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +39,15 @@ def envfloat(name: str, default: float) -> float:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...], *, dotted_path_ok: bool = False) -> str:
+    """An enum-like setting: one of `choices` (or a dotted path, where allowed), else a clear error."""
+    value = os.environ.get(name) or default
+    if value in choices or (dotted_path_ok and "." in value):
+        return value
+    allowed = ", ".join(choices) + (", or a dotted path to a class" if dotted_path_ok else "")
+    raise ImproperlyConfigured(f"{name}={value!r} is not valid: use {allowed}.")
 
 
 def _dev_secret_key() -> str:
@@ -222,7 +232,7 @@ MEDIA_ROOT = Path(envstr("MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = None
 
 # Email: the console backend by default; EMAIL_BACKEND=smtp with EMAIL_HOST etc. for real mail.
-EMAIL_BACKEND_NAME = envstr("EMAIL_BACKEND", "console")
+EMAIL_BACKEND_NAME = envchoice("EMAIL_BACKEND", "console", ("console", "smtp"))
 if EMAIL_BACKEND_NAME == "smtp":
     MAILERS = {
         "default": {
@@ -260,8 +270,10 @@ CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = envint("CELERY_PREFETCH", 4)
-CELERY_TASK_SOFT_TIME_LIMIT = 60
-CELERY_TASK_TIME_LIMIT = 90
+# A step renews its lease between provider calls; these only stop a task that hangs far beyond any
+# step (several calls of OPENAI_TIMEOUT each). A killed step is taken over once its lease runs out.
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 180)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "assistants.tasks.sweep_runs", "schedule": envfloat("SWEEP_INTERVAL", 5.0)},
@@ -286,7 +298,9 @@ CELERY_DB_REUSE_MAX = 2**31
 
 # --- Assistant -----------------------------------------------------------------------------
 OPENAI_API_KEY = envstr("OPENAI_API_KEY")
-ASSISTANT_PROVIDER = envstr("ASSISTANT_PROVIDER") or ("openai" if OPENAI_API_KEY else "offline")
+ASSISTANT_PROVIDER = envchoice(
+    "ASSISTANT_PROVIDER", "openai" if OPENAI_API_KEY else "offline", ("offline", "openai"), dotted_path_ok=True
+)
 OPENAI_BASE_URL = envstr("OPENAI_BASE_URL") or None
 OPENAI_MODEL = envstr("OPENAI_MODEL", "gpt-5-mini")
 OPENAI_TIMEOUT = envfloat("OPENAI_TIMEOUT", 20.0)
@@ -305,13 +319,19 @@ ASSISTANT_MAX_RUNS_PER_TICKET_PER_HOUR = envint("ASSISTANT_MAX_RUNS_PER_TICKET_P
 ASSISTANT_MAX_REPLIES_PER_TURN = envint("ASSISTANT_MAX_REPLIES_PER_TURN", 2)
 ASSISTANT_MAX_ATTEMPTS = envint("ASSISTANT_MAX_ATTEMPTS", 12)
 ASSISTANT_RUN_TIME_LIMIT = envint("ASSISTANT_RUN_TIME_LIMIT", 300)
-ASSISTANT_STEP_LEASE = envint("ASSISTANT_STEP_LEASE", 30)
+# A step holds its run this long, renewed between provider calls: keep it above OPENAI_TIMEOUT.
+ASSISTANT_STEP_LEASE = envint("ASSISTANT_STEP_LEASE", 60)
+# Transient failures of a whole run (the model's server failed) retried automatically before the
+# customer's turn goes to a person.
+ASSISTANT_AUTO_RETRIES = envint("ASSISTANT_AUTO_RETRIES", 1)
+# After this long the customer sees "taking longer than usual" and staff the attempts and last error.
+ASSISTANT_SLOW_NOTICE = envint("ASSISTANT_SLOW_NOTICE", 30)
 ASSISTANT_BACKOFF_BASE = envfloat("ASSISTANT_BACKOFF_BASE", 0.5)
 ASSISTANT_BACKOFF_MAX = envfloat("ASSISTANT_BACKOFF_MAX", 30.0)
 ASSISTANT_SWEEP_GRACE = envfloat("ASSISTANT_SWEEP_GRACE", 5.0)
 
 # --- Help desk -----------------------------------------------------------------------------
-HELPDESK_DEFAULT_AI_MODE = envstr("HELPDESK_DEFAULT_AI_MODE", "auto")
+HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))
 HELPDESK_MAX_UPLOAD_BYTES = envint("HELPDESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
 THREAD_ARCHIVE_AFTER_DAYS = envint("THREAD_ARCHIVE_AFTER_DAYS", 30)

@@ -6,7 +6,7 @@ from celery import Task, current_app
 from django.core.cache import cache
 from django.db import connection
 
-from assistants import services
+from assistants import scheduling, services
 from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory
 
@@ -92,7 +92,7 @@ class Enqueued(list):
 def enqueued(request, monkeypatch):
     calls = Enqueued()
     if request.node.get_closest_marker("worker") is None:
-        monkeypatch.setattr(services, "enqueue_step", lambda run_id, delay=0.0: calls.append((run_id, delay)))
+        monkeypatch.setattr(scheduling, "enqueue_step", lambda run_id, delay=0.0: calls.append((run_id, delay)))
     return calls
 
 

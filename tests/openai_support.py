@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistants import remote_files
 from assistants.models import Message, Run
 from assistants.providers import openai as openai_provider
+from assistants.providers.openai import remote_files
 from tests.emulator import Emulator
 
 

@@ -81,10 +81,10 @@ def test_concurrent_customer_posts_each_get_one_reply_from_a_real_worker(celery_
 
 
 def test_duplicate_task_delivery_does_not_duplicate_the_reply(celery_worker, served, monkeypatch):
-    from assistants import services
+    from assistants import scheduling
 
     emu, base_url = served
-    monkeypatch.setattr(services, "enqueue_step", lambda run_id, delay=0.0: None)
+    monkeypatch.setattr(scheduling, "enqueue_step", lambda run_id, delay=0.0: None)
     ticket = open_ticket(body="Hello")
     monkeypatch.undo()
     run = Run.objects.get(thread=ticket.thread)

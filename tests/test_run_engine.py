@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assistants import services
+from assistants import scheduling, services
 from assistants.models import Message, Run, Thread
 from assistants.providers.base import PermanentProviderError, TransientProviderError
 from tests.factories import ArticleFactory, StaffFactory, open_ticket
@@ -119,7 +119,7 @@ def test_database_refuses_a_second_reply_from_the_same_run(drain):
 def test_the_same_step_delivered_twice_does_one_step():
     ticket = open_ticket()
     run = Run.objects.get(thread=ticket.thread)
-    token = services._claim(run.pk)
+    token = services.claim_step(run.pk)
     assert token
     # a second delivery while the first holds the lease does nothing
     assert services.run_advance(run_id=run.pk) == "not claimed"
@@ -281,12 +281,12 @@ def test_a_response_in_progress_is_polled_in_proportion_to_how_long_it_has_run(s
 def test_polls_of_a_running_response_are_spaced_from_when_it_started(settings, enqueued, monkeypatch):
     settings.ASSISTANT_BACKOFF_BASE = 0.5
     settings.ASSISTANT_PROVIDER = "tests.providers.PendingProvider"
-    monkeypatch.setattr(services.random, "uniform", lambda a, b: 1.0)
+    monkeypatch.setattr(scheduling.random, "uniform", lambda a, b: 1.0)
     ticket = open_ticket()
     run = Run.objects.get(thread=ticket.thread)
-    clock = timezone.now()
+    clock = timezone.now().timestamp()
     for waited, expected in [(0, 0.5), (0.5, 0.5), (4.0, 2.0)]:
-        monkeypatch.setattr(services, "_now", lambda w=waited: clock + timedelta(seconds=w))
+        monkeypatch.setattr(scheduling, "clock", lambda w=waited: clock + w)
         Run.objects.filter(pk=run.pk).update(lease_until=None)
         services.run_advance(run_id=run.pk)
         assert enqueued[-1] == (run.pk, pytest.approx(expected))
@@ -360,7 +360,7 @@ def test_sweeper_re_enqueues_overdue_runs_and_expires_old_ones(enqueued, setting
 def test_a_run_whose_worker_died_is_taken_over_after_its_lease(drain):
     ticket = open_ticket()
     run = Run.objects.get(thread=ticket.thread)
-    services._claim(run.pk)  # a worker claimed it and died
+    services.claim_step(run.pk)  # a worker claimed it and died
     assert services.run_advance(run_id=run.pk) == "not claimed"
     Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     drain()
@@ -372,12 +372,12 @@ def test_a_run_whose_worker_died_is_taken_over_after_its_lease(drain):
 def test_a_step_whose_lease_ran_out_counts_as_a_failed_attempt():
     ticket = open_ticket()
     run = Run.objects.get(thread=ticket.thread)
-    services._claim(run.pk)  # a worker claimed it and died
+    services.claim_step(run.pk)  # a worker claimed it and died
     Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    services._claim(run.pk)
+    services.claim_step(run.pk)
     assert Run.objects.get(pk=run.pk).attempts == 1
     Run.objects.filter(pk=run.pk).update(lease_until=None)  # released normally
-    services._claim(run.pk)
+    services.claim_step(run.pk)
     assert Run.objects.get(pk=run.pk).attempts == 1
 
 
@@ -386,7 +386,7 @@ def test_a_step_that_keeps_killing_its_worker_is_given_up_for_staff(settings):
     ticket = open_ticket()
     run = Run.objects.get(thread=ticket.thread)
     for _ in range(3):
-        services._claim(run.pk)  # claimed, then the worker died
+        services.claim_step(run.pk)  # claimed, then the worker died
         Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert services.run_advance(run_id=run.pk) == "failed"
     run.refresh_from_db()

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from assistants import services
+from assistants import scheduling
 from assistants.models import Message, Run
 from assistants.tasks import advance_run
 from tests.factories import CustomerFactory, open_ticket
@@ -31,7 +31,7 @@ def test_a_real_worker_publishes_the_offline_reply(celery_worker):
 
 
 def test_the_same_advance_task_delivered_twice_at_once_does_one_step_each(celery_worker, monkeypatch):
-    monkeypatch.setattr(services, "enqueue_step", lambda run_id, delay=0.0: None)  # we deliver by hand
+    monkeypatch.setattr(scheduling, "enqueue_step", lambda run_id, delay=0.0: None)  # we deliver by hand
     ticket = open_ticket(body="How do refunds work?")
     monkeypatch.undo()
     run = Run.objects.get(thread=ticket.thread)

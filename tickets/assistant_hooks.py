@@ -13,15 +13,32 @@ from assistants import knowledge, tools
 from assistants.metadata import MetadataError
 from assistants.models import Message
 from assistants.policy import ThreadPolicy
-from assistants.signals import reply_created, run_failed
+from assistants.signals import reply_created, run_handed_off
 from tickets import notifications, services
 from tickets.models import Ticket
+
+TOOL_INSTRUCTIONS = (
+    "Use search_knowledge_base for product questions and cite only the articles it returns. Use "
+    "ticket_status for questions about this ticket. Call escalate_to_human when the customer asks for a "
+    "person, is upset or threatening, or when you cannot help."
+)
+# What the customer reads when the assistant hands their turn to a person (by the ticket's language).
+HANDOFF_NOTICES = {
+    "en": "Our assistant could not answer this automatically, so a member of our support team will reply "
+    "here as soon as possible.",
+    "de": "Unser Assistent konnte das nicht automatisch beantworten. Ein Mitglied unseres Support-Teams "
+    "antwortet Ihnen hier so bald wie möglich.",
+    "fr": "Notre assistant n'a pas pu répondre automatiquement : un membre de notre équipe d'assistance vous "
+    "répondra ici dès que possible.",
+    "es": "Nuestro asistente no pudo responder automáticamente, así que un miembro de nuestro equipo de "
+    "soporte le responderá aquí lo antes posible.",
+}
 
 
 def policy_for_thread(thread) -> ThreadPolicy:
     ticket = Ticket.objects.select_related("thread").filter(thread=thread).first()
     if ticket is None:
-        return ThreadPolicy()
+        return ThreadPolicy()  # nobody owns the thread: no runs
     if ticket.ai_mode == Ticket.AIMode.OFF:
         mode, reason = "off", "AI mode is off for this ticket."
     elif ticket.escalated:
@@ -30,20 +47,23 @@ def policy_for_thread(thread) -> ThreadPolicy:
         mode, reason = "draft", "AI mode is draft: a person approves replies."
     else:
         mode, reason = "auto", ""
-    context = [f"Ticket {ticket.reference}: {ticket.subject}"]
+    context = [TOOL_INSTRUCTIONS, f"Ticket {ticket.reference}: {ticket.subject}"]
     if ticket.language_preference:
         context.append(f"The customer prefers the language '{ticket.language_preference}'.")
     if ticket.user_is_premium:
         context.append("The customer has a premium plan.")
     metadata, metadata_error = _metadata(ticket)
+    language = (ticket.language_preference or "en").split("-")[0].lower()
     return ThreadPolicy(
         reply_mode=mode,
+        owned=True,
         reason=reason,
         instructions="\n".join(context),
         metadata=metadata,
         metadata_error=metadata_error,
         safety_identifier=services.safety_identifier(ticket.customer_id),
         owner_label=ticket.reference,
+        handoff_notice=HANDOFF_NOTICES.get(language, HANDOFF_NOTICES["en"]),
     )
 
 
@@ -107,7 +127,12 @@ def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
         notifications.reply_published(message.pk)
 
 
-@receiver(run_failed)
-def _on_run_failed(sender, run, **kwargs) -> None:
-    if run.needs_staff:
-        notifications.run_needs_staff(run.pk)
+@receiver(run_handed_off)
+def _on_handed_off(sender, run, notice, reason: str, **kwargs) -> None:
+    ticket = Ticket.objects.filter(thread_id=(notice or run).thread_id).first()
+    if ticket is None:
+        return
+    services.ticket_handed_off(ticket=ticket, reason=reason)
+    notifications.handed_off(ticket.pk, reason)
+    if notice is not None:
+        notifications.reply_published(notice.pk)

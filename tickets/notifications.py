@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from assistants.models import Message, Run
+from assistants.models import Message
 from config import parsing
 from tickets.models import Ticket
 
@@ -67,13 +67,13 @@ def escalated(ticket_id: int) -> None:
     _send(f"[{ticket.reference}] Escalated: {ticket.subject}", body, _staff_recipients(ticket))
 
 
-def run_needs_staff(run_id: int) -> None:
-    run = Run.objects.get(pk=run_id)
-    ticket = Ticket.objects.select_related("assignee").filter(thread_id=run.thread_id).first()
+def handed_off(ticket_id: int, reason: str) -> None:
+    """The assistant handed the customer's turn to a person."""
+    ticket = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
     if ticket is None:
         return
     body = (
-        f"The assistant could not answer ticket {ticket.reference}: {run.error_message}\n\n"
-        f"Open it: {_link('staff:ticket', ticket)}\n"
+        f"The assistant could not answer ticket {ticket.reference} ({ticket.subject}): {reason}\n\n"
+        f"The customer was told that a person will reply. Open it: {_link('staff:ticket', ticket)}\n"
     )
-    _send(f"[{ticket.reference}] Assistant needs attention", body, _staff_recipients(ticket))
+    _send(f"[{ticket.reference}] Needs a person: {ticket.subject}", body, _staff_recipients(ticket))

@@ -356,6 +356,7 @@ def run_status(ticket_id: int) -> RunStatus | None:
         .only(
             "id",
             "status",
+            "attempts",
             "error_code",
             "error_message",
             "provider_state",

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 # Flags mirrored to the provider's conversation metadata (strings only, see assistants.metadata).
 RESERVED_METADATA_KEYS = (
     "ticket",
-    "customer_id",
+    "customer",
     "escalated",
     "feedback_rating",
     "language_preference",
@@ -52,7 +52,8 @@ def customer_create(*, email: str, password: str, first_name: str = "", is_premi
 def ticket_metadata(ticket: Ticket, *, include_custom: bool = True) -> dict[str, str]:
     typed = {
         "ticket": ticket.reference,
-        "customer_id": str(ticket.customer_id),
+        # Hashed like the safety identifier: the provider never learns our user ids.
+        "customer": safety_identifier(ticket.customer_id),
         "escalated": "true" if ticket.escalated else "false",
         "feedback_rating": str(ticket.feedback_rating) if ticket.feedback_rating is not None else "",
         "language_preference": ticket.language_preference,
@@ -65,6 +66,13 @@ def ticket_metadata(ticket: Ticket, *, include_custom: bool = True) -> dict[str,
 
 def safety_identifier(user_id: int) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:customer:{user_id}".encode()).hexdigest()[:32]
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket's row lock, after its thread's: every writer takes the thread first (then the
+    ticket, then runs and messages), so two writers never wait for each other in a circle."""
+    assistant.lock_thread(ticket.thread_id)
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
 def _mark_metadata_dirty(ticket: Ticket) -> None:
@@ -207,12 +215,13 @@ def ticket_rate(*, ticket: Ticket, customer: User, rating: Decimal, comment: str
         raise ValidationError("You can rate a ticket once it is resolved.")
     rating = Decimal(str(rating))
     validate_half_step_rating(rating)
-    _record(ticket, "feedback_rating", ticket.feedback_rating, rating, by=customer)
-    ticket.feedback_rating = rating
-    ticket.feedback_comment = comment.strip()
-    ticket.save(update_fields=["feedback_rating", "feedback_comment", "updated_at"])
-    _mark_metadata_dirty(ticket)
-    return ticket
+    locked = _locked(ticket)
+    _record(locked, "feedback_rating", locked.feedback_rating, rating, by=customer)
+    locked.feedback_rating = rating
+    locked.feedback_comment = comment.strip()
+    locked.save(update_fields=["feedback_rating", "feedback_comment", "updated_at"])
+    _mark_metadata_dirty(locked)
+    return locked
 
 
 # --- staff actions -------------------------------------------------------------------------
@@ -221,7 +230,8 @@ def ticket_rate(*, ticket: Ticket, customer: User, rating: Decimal, comment: str
 @transaction.atomic
 def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = False, files=()) -> Message:
     """A public reply to the customer, or an internal note that only staff (and the assistant) see.
-    A public reply takes over from the assistant: AI mode auto becomes draft."""
+    A public reply takes over from the assistant: AI mode auto becomes draft, and a run still
+    working stops (an answer it may still get is kept as a discarded draft, never sent)."""
     validate_uploads(files)
     message = assistant.message_add(
         thread=ticket.thread,
@@ -234,6 +244,10 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
     if internal:
         _touch(ticket)
         return message
+    ticket = _locked(ticket)
+    active = Run.objects.filter(thread_id=ticket.thread_id, status__in=Run.ACTIVE).first()
+    if active is not None:
+        assistant.run_cancel(run=active, by=staff, reason=f"{_name(staff)} replied to the customer.")
     if ticket.ai_mode == Ticket.AIMode.AUTO:
         _record(ticket, "ai_mode", ticket.ai_mode, Ticket.AIMode.DRAFT, by=staff, reason="A person replied.")
         ticket.ai_mode = Ticket.AIMode.DRAFT
@@ -249,6 +263,7 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
 
 @transaction.atomic
 def draft_approve(*, message: Message, staff: User, body: str | None = None) -> Message:
+    ticket = _locked(Ticket.objects.get(thread_id=message.thread_id))
     locked = Message.objects.select_for_update().get(pk=message.pk)
     if locked.draft_state != Message.DraftState.DRAFT:
         raise ValidationError("This draft was already handled.")
@@ -260,7 +275,6 @@ def draft_approve(*, message: Message, staff: User, body: str | None = None) -> 
     locked.published_at = now
     locked.published_by = staff
     locked.save(update_fields=["body", "metadata", "draft_state", "published_at", "published_by"])
-    ticket = Ticket.objects.select_for_update().get(thread_id=locked.thread_id)
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     if ticket.status == Ticket.Status.NEW:
@@ -274,6 +288,7 @@ def draft_approve(*, message: Message, staff: User, body: str | None = None) -> 
 
 @transaction.atomic
 def draft_discard(*, message: Message, staff: User) -> Message:
+    assistant.lock_thread(message.thread_id)
     locked = Message.objects.select_for_update().get(pk=message.pk)
     if locked.draft_state != Message.DraftState.DRAFT:
         raise ValidationError("This draft was already handled.")
@@ -282,6 +297,15 @@ def draft_discard(*, message: Message, staff: User) -> Message:
     locked.save(update_fields=["draft_state", "metadata"])
     assistant.refresh_ai_state(locked.thread)
     return locked
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.email
+
+
+def run_stop(*, run: Run, staff: User) -> bool:
+    """Staff stop the assistant's run from the ticket page; the customer's turn is theirs now."""
+    return assistant.run_cancel(run=run, by=staff, reason=f"Stopped by {_name(staff)}.")
 
 
 def ask_assistant(*, ticket: Ticket, staff: User) -> Run | None:
@@ -295,9 +319,18 @@ def run_retry(*, run: Run, staff: User | None) -> Run | None:
 
 
 @transaction.atomic
+def ticket_handed_off(*, ticket: Ticket, reason: str) -> None:
+    """The assistant could not answer the customer's turn: the ticket shows as open (not new) and
+    the staff are told; the customer was told in the thread (the notice is emailed like a reply)."""
+    locked = _locked(ticket)
+    if locked.status == Ticket.Status.NEW:
+        _set_status(locked, Ticket.Status.OPEN, reason="The assistant handed the ticket to a person.")
+
+
+@transaction.atomic
 def ticket_escalate(*, ticket: Ticket, reason: str, by: User | None = None, run: Run | None = None) -> Ticket:
     """Hand the ticket to a person: auto replies stop (they become drafts) and staff are told."""
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    locked = _locked(ticket)
     if locked.escalated:
         return locked
     _record(locked, "escalated", False, True, by=by, run=run, reason=reason)
@@ -314,7 +347,7 @@ def ticket_escalate(*, ticket: Ticket, reason: str, by: User | None = None, run:
 
 @transaction.atomic
 def ticket_deescalate(*, ticket: Ticket, by: User) -> Ticket:
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    locked = _locked(ticket)
     if not locked.escalated:
         return locked
     _record(locked, "escalated", True, False, by=by)
@@ -356,7 +389,7 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    locked = _locked(ticket)
     for field, value in changes.items():
         if field == "status":
             if value not in Ticket.Status.values:

@@ -86,7 +86,7 @@ class OfflineProvider:
     def delete_thread(self, thread) -> None:
         return None
 
-    def cancel_run(self, run) -> None:
+    def cancel_run(self, run, response_id: str = "") -> None:
         return None
 
     def _text(self, ctx: RunContext) -> str:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from assistants.models import Message, Thread
 
@@ -86,14 +84,3 @@ def seed_items(thread: Thread, *, exclude: list[int] | None = None) -> list[dict
     for message in latest:
         items.append({"type": "message", "role": ROLES.get(message.role, "user"), "content": _text(message)})
     return items
-
-
-def record_new_conversation(thread: Thread, new_id: str, *, reason: str) -> None:
-    """Point the thread at its new conversation; the old id goes to remote_history with the reason."""
-    with transaction.atomic():
-        locked = Thread.objects.select_for_update().get(pk=thread.pk)
-        history = list(locked.remote_history or [])
-        if locked.remote_id:
-            history.append({"id": locked.remote_id, "reason": reason, "at": timezone.now().isoformat()})
-        Thread.objects.filter(pk=thread.pk).update(remote_id=new_id, remote_history=history, context_tokens=0)
-    thread.remote_id, thread.remote_history, thread.context_tokens = new_id, history, 0

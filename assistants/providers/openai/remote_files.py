@@ -41,18 +41,39 @@ def refusal(attachment: Attachment) -> str:
     return ""
 
 
-def upload_attachment(client, attachment: Attachment) -> str:
+def remote_name(attachment: Attachment) -> str:
+    """The uploaded file's name: ours, so that a lost upload can be found again by it."""
+    return f"hd-{attachment.pk}-{attachment.filename}"[:200]
+
+
+def find_uploaded(client, attachment: Attachment) -> str:
+    """A file an earlier, lost upload of this attachment left at the provider ("" if none)."""
+    wanted = remote_name(attachment)
+    for uploaded in client.files.list(purpose="user_data", order="desc", limit=100):
+        if getattr(uploaded, "filename", "") == wanted:
+            return uploaded.id
+    return ""
+
+
+def upload_attachment(client, attachment: Attachment, hooks, *, look_first: bool = False) -> str:
+    """The attachment's file id at the provider, uploading it if needed. After an ambiguous call
+    (`look_first`), a file a lost upload left behind is found by its name and reused."""
     if attachment.remote_file_id:
         return attachment.remote_file_id
-    with attachment.file.open("rb") as handle:
-        data = handle.read()
-    uploaded = client.files.create(file=(attachment.filename, data, attachment.content_type), purpose="user_data")
-    Attachment.objects.filter(pk=attachment.pk).update(remote_file_id=uploaded.id)
-    attachment.remote_file_id = uploaded.id
-    return uploaded.id
+    file_id = find_uploaded(client, attachment) if look_first else ""
+    if not file_id:
+        with attachment.file.open("rb") as handle:
+            data = handle.read()
+        hooks.before_call()
+        file_id = client.files.create(
+            file=(remote_name(attachment), data, attachment.content_type), purpose="user_data"
+        ).id
+    hooks.file_uploaded(attachment.pk, file_id)
+    attachment.remote_file_id = file_id
+    return file_id
 
 
-def attachment_parts(client, attachments: list[Attachment]) -> list[dict]:
+def attachment_parts(client, attachments: list[Attachment], hooks, *, look_first: bool = False) -> list[dict]:
     """Content parts for a user message: input_image / input_file by file id, or a note saying why
     an attachment was left out."""
     parts: list[dict] = []
@@ -65,7 +86,7 @@ def attachment_parts(client, attachments: list[Attachment]) -> list[dict]:
             parts.append({"type": "input_text", "text": f"[Attachment {attachment.filename} not shown: {why}.]"})
             continue
         budget -= attachment.size
-        file_id = upload_attachment(client, attachment)
+        file_id = upload_attachment(client, attachment, hooks, look_first=look_first)
         if attachment.content_type.split(";")[0].lower() in IMAGE_TYPES:
             parts.append({"type": "input_image", "file_id": file_id, "detail": "auto"})
         else:
