@@ -35,7 +35,9 @@ urlpatterns = [path("boom/", boom), *site_urlpatterns]
 
 
 def _env(**overrides) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "SECURE_", "SESSION_", "CSRF_"))}
+    # Nothing the test session set for itself (the browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE).
+    prefixes = ("DEBUG", "SECURE_", "SESSION_", "CSRF_", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.pop("SITE_URL", None)
     env.update({k: v for k, v in overrides.items() if v is not None})
     return env
