@@ -237,7 +237,7 @@ PORTAL_ROLES = st.sampled_from(["customer", "customer", "other customer", "agent
 INBOX = ["q", "status", "priority", "assignee", "escalated", "ai", "sort", "after", "before"]
 
 
-@settings(max_examples=_examples(220), **FUZZ)
+@settings(max_examples=_examples(190), **FUZZ)
 @given(data=st.data())
 def test_staff_workspace(world, data):
     role = data.draw(STAFF_ROLES)
@@ -271,7 +271,7 @@ def test_staff_workspace(world, data):
 # --- the portal and the account pages --------------------------------------------------------
 
 
-@settings(max_examples=_examples(200), **FUZZ)
+@settings(max_examples=_examples(180), **FUZZ)
 @given(data=st.data())
 def test_portal_and_accounts(world, data):
     role = data.draw(PORTAL_ROLES)
@@ -310,7 +310,7 @@ def test_portal_and_accounts(world, data):
 # --- signed webhooks -------------------------------------------------------------------------
 
 
-@settings(max_examples=_examples(60), **FUZZ)
+@settings(max_examples=_examples(50), **FUZZ)
 @given(
     body=st.one_of(
         st.sampled_from([DEEP, '{"type": "response.completed", "data": ' + DEEP + "}", "", "null", "[]", "{}"]),
@@ -354,7 +354,7 @@ def _form_fields(model) -> list[str]:
 ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
-@settings(max_examples=_examples(320), **FUZZ)
+@settings(max_examples=_examples(280), **FUZZ)
 @given(data=st.data())
 def test_admin(world, data):
     role = data.draw(st.sampled_from(["lead", "lead", "agent", "customer", "anonymous"]))

@@ -43,50 +43,80 @@ def _env(**overrides) -> dict:
     return env
 
 
-def _settings(**env) -> dict:
-    """Settings as a fresh process reads them from `env` (no DEBUG, SITE_URL, ... inherited)."""
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); names = "
-        "['DEBUG', 'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS',"
-        " 'SECURE_HSTS_PRELOAD', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_PROXY_SSL_HEADER',"
-        " 'CSRF_TRUSTED_ORIGINS']; print(json.dumps({n: getattr(settings, n) for n in names}))"
+SETTINGS_NAMES = [
+    "DEBUG",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_PROXY_SSL_HEADER",
+    "CSRF_TRUSTED_ORIGINS",
+]
+# One fresh process reads config/settings.py once per environment (a module of plain Python).
+READ_SETTINGS = """
+import json, os, runpy, sys
+base = dict(os.environ)
+out = []
+job = json.loads(sys.stdin.read())
+for env in job["envs"]:
+    os.environ.clear()
+    os.environ.update({**base, **env})
+    values = runpy.run_path("config/settings.py")
+    out.append({name: values[name] for name in job["names"]})
+print(json.dumps(out))
+"""
+
+
+def _settings(*envs: dict) -> list[dict]:
+    """Settings as a process started with each of `envs` reads them (no DEBUG, SITE_URL, ... inherited)."""
+    result = subprocess.run(
+        [PYTHON, "-c", READ_SETTINGS],
+        cwd=ROOT,
+        env=_env(),
+        input=json.dumps({"envs": list(envs), "names": SETTINGS_NAMES}),
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    env = _env(DJANGO_SETTINGS_MODULE="config.settings", **env)
-    out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_debug_is_off_unless_the_environment_turns_it_on():
-    assert _settings()["DEBUG"] is False
-    assert _settings(DEBUG="true")["DEBUG"] is True
+    unset, on = _settings({}, {"DEBUG": "true"})
+    assert unset["DEBUG"] is False and on["DEBUG"] is True
     assert "DEBUG=true" in (ROOT / "Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
 
 
 def test_https_settings_follow_an_https_site_url_and_each_can_be_overridden():
-    plain = _settings()
+    plain, https, overridden, debug = _settings(
+        {},
+        {"SITE_URL": "https://help.example.com/"},
+        {
+            "SITE_URL": "https://help.example.com",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_HSTS_SECONDS": "3600",
+            "SECURE_HSTS_PRELOAD": "false",
+            "SECURE_PROXY_SSL_HEADER": "false",
+            "CSRF_TRUSTED_ORIGINS": "https://a.example.com,https://b.example.com",
+        },
+        {"SITE_URL": "https://help.example.com", "DEBUG": "true"},
+    )
     assert not plain["SECURE_SSL_REDIRECT"] and plain["SECURE_HSTS_SECONDS"] == 0
     assert not plain["SESSION_COOKIE_SECURE"] and plain["SECURE_PROXY_SSL_HEADER"] is None
 
-    https = _settings(SITE_URL="https://help.example.com/")
     assert https["SECURE_SSL_REDIRECT"] and https["SECURE_HSTS_SECONDS"] == 31_536_000
     assert https["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and https["SECURE_HSTS_PRELOAD"]
     assert https["SESSION_COOKIE_SECURE"] and https["CSRF_COOKIE_SECURE"]
     assert https["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert https["CSRF_TRUSTED_ORIGINS"] == ["https://help.example.com"]
 
-    overridden = _settings(
-        SITE_URL="https://help.example.com",
-        SECURE_SSL_REDIRECT="false",
-        SECURE_HSTS_SECONDS="3600",
-        SECURE_HSTS_PRELOAD="false",
-        SECURE_PROXY_SSL_HEADER="false",
-        CSRF_TRUSTED_ORIGINS="https://a.example.com,https://b.example.com",
-    )
     assert not overridden["SECURE_SSL_REDIRECT"] and overridden["SECURE_HSTS_SECONDS"] == 3600
     assert not overridden["SECURE_HSTS_PRELOAD"] and overridden["SECURE_PROXY_SSL_HEADER"] is None
     assert overridden["CSRF_TRUSTED_ORIGINS"] == ["https://a.example.com", "https://b.example.com"]
     # DEBUG=true (development over https) keeps the HTTPS settings off.
-    assert not _settings(SITE_URL="https://help.example.com", DEBUG="true")["SECURE_SSL_REDIRECT"]
+    assert not debug["SECURE_SSL_REDIRECT"] and not debug["SESSION_COOKIE_SECURE"]
 
 
 # --- check --deploy, collectstatic and gunicorn ---------------------------------------------
@@ -194,7 +224,7 @@ def test_gunicorn_serves_the_app_and_whitenoise_the_hashed_compressed_static_fil
         admin_css = _get(port, f"/static/{manifest['admin/css/base.css']}", proxied)
         assert admin_css.status == 200
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown (TERM waits for keep-alives)
         process.wait(timeout=30)
 
 
