@@ -320,6 +320,7 @@ class LeasedStep:
                     needs_staff=True,
                     run_fields=run_usage,
                     thread_fields={**thread_usage, **self._conversation_state(result, provider)},
+                    synced=self._synced_ids(result),  # the response finished: its input is in the conversation
                 )
             state = {**result.state, "pending_calls": [c.as_dict() for c in result.tool_calls], "outputs": None}
             fields = {"status": Run.Status.REQUIRES_ACTION, "provider_state": state, "next_step_at": Now()}
@@ -510,6 +511,7 @@ class LeasedStep:
         retryable: bool = False,
         run_fields: dict | None = None,
         thread_fields: dict | None = None,
+        synced: list[int] = (),
         settle: bool = True,
     ) -> Outcome:
         """End the run without a reply, then settle the customer's turn (retry or hand off)."""
@@ -533,6 +535,7 @@ class LeasedStep:
             Thread.objects.filter(pk=thread.pk).update(
                 **ai_state_fields(Thread.AIState.FAILED, attention=attention[:300]), **(thread_fields or {})
             )
+            _mark_synced(list(synced))
             if settle:
                 settle_turn(thread, run, retryable=retryable)
             transaction.on_commit(lambda: run_failed.send(sender=Run, run=run))

@@ -84,9 +84,10 @@ def request_run_locked(thread: Thread, *, trigger: str, requested_by=None) -> Ru
     return run
 
 
-def run_cancel(*, run: Run, by=None, reason: str = "") -> bool:
+def run_cancel(*, run: Run, by=None, reason: str = "", answered: bool = False) -> bool:
     """Stop an active run (idempotent). Whatever its step is doing then writes nothing: every write
-    of a step is fenced on its lease token and an active status, and the token is cleared here."""
+    of a step is fenced on its lease token and an active status, and the token is cleared here.
+    `answered`: a person answered the customer's turn (a public reply), so nothing waits."""
     with transaction.atomic():
         thread = lock_thread(run.thread_id)  # the thread first, then the run
         if thread is None:
@@ -103,11 +104,12 @@ def run_cancel(*, run: Run, by=None, reason: str = "") -> bool:
         if not stopped:
             return False
         cancelled = Run.objects.get(pk=run.pk)
-        settle_turn(thread, cancelled, retryable=False, stopped_by_person=True)
+        settle_turn(thread, cancelled, retryable=False, stopped_by_person=True, answered_by_person=answered)
         if cancelled.remote_response_id:
             response_id = cancelled.remote_response_id
             transaction.on_commit(lambda: cancel_remote(run.pk, response_id))
-    refresh_ai_state(thread)
+    if answered:
+        refresh_ai_state(thread)
     run.status = Run.Status.CANCELLED
     return True
 
@@ -137,7 +139,9 @@ def run_cancel_remote(*, run_id: int, response_id: str = "") -> None:
 # --- the end of a run: no turn left behind ---------------------------------------------------
 
 
-def settle_turn(thread: Thread, run: Run, *, retryable: bool, stopped_by_person: bool = False) -> None:
+def settle_turn(
+    thread: Thread, run: Run, *, retryable: bool, stopped_by_person: bool = False, answered_by_person: bool = False
+) -> None:
     """Called under the thread's lock once `run` is terminal. A completed run asks for the follow-up
     if messages arrived meanwhile; any other end retries once (a transient cause) or hands the
     customer's turn to staff."""
@@ -147,10 +151,14 @@ def settle_turn(thread: Thread, run: Run, *, retryable: bool, stopped_by_person:
             request_run_locked(thread, trigger=Run.Trigger.FOLLOW_UP)
         return
     if stopped_by_person:
-        # Staff stopped it (or replied themselves): the messages it took are theirs now. What the
-        # customer wrote after that gets its own run, as any new message would.
-        if waiting:
-            request_run_locked(thread, trigger=Run.Trigger.FOLLOW_UP)
+        # Staff stopped it: the customer's turn is theirs now, and the inbox says so. (A person who
+        # replied instead answered the turn: nothing waits.) The customer's next message asks for a
+        # run again, as any new message would.
+        if not answered_by_person:
+            attention = f"{run.error_message} The customer's messages wait for a person."
+            Thread.objects.filter(pk=thread.pk).update(
+                **ai_state_fields(Thread.AIState.FAILED, attention=attention[:300])
+            )
         return
     if run.trigger in STAFF_TRIGGERS and not waiting:
         return  # staff asked and see the failure on the ticket page; the customer waits for them anyway

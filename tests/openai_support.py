@@ -34,3 +34,49 @@ def last_request(emu, method: str, path_prefix: str) -> dict:
 
 def run_of(ticket) -> Run:
     return Run.objects.filter(thread=ticket.thread).order_by("-created_at").first()
+
+
+def served_emulator(emulator):
+    """Use as `yield from` in a fixture: the emulator on a loopback port (for a real worker process),
+    its background responses completing by time alone, as OpenAI's do."""
+    from tests.emulator import serve_in_thread
+
+    emulator.configure(auto_complete=True, latency=0.2)
+    server, base_url = serve_in_thread(emulator)
+    yield emulator, base_url
+    server.stop()
+
+
+def worker_env(base_url: str, **overrides) -> dict:
+    """A real worker's settings for the OpenAI provider against the served emulator, waits shortened."""
+    return {
+        "ASSISTANT_PROVIDER": "openai",
+        "OPENAI_API_KEY": "test",
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_TIMEOUT": "3",
+        "ASSISTANT_BACKOFF_BASE": "0.05",
+        "ASSISTANT_BACKOFF_MAX": "0.5",
+        "ASSISTANT_MAX_ATTEMPTS": "40",
+        **{k: str(v) for k, v in overrides.items()},
+    }
+
+
+def published(ticket):
+    """The assistant's replies the customer can see."""
+    return Message.objects.filter(
+        thread=ticket.thread, role=Message.Role.ASSISTANT, run__isnull=False, draft_state="published"
+    )
+
+
+def created_responses(emu) -> list[dict]:
+    """The responses the emulator created (paid for), oldest first, with their input."""
+    return list(emu.state()["responses"].values())  # the emulator keeps them in creation order
+
+
+def user_texts(items) -> list[str]:
+    out = []
+    for item in items:
+        if item.get("type") == "message" and item.get("role") == "user":
+            content = item.get("content")
+            out.append(content if isinstance(content, str) else " ".join(p.get("text", "") for p in content))
+    return out

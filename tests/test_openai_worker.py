@@ -6,11 +6,10 @@ import threading
 import pytest
 from django.db import connection
 
-from assistants.models import Message, Run
+from assistants.models import Run
 from assistants.tasks import advance_run
-from tests.emulator import serve_in_thread
 from tests.factories import CustomerFactory, open_ticket
-from tests.openai_support import emulator_fixture
+from tests.openai_support import emulator_fixture, published, served_emulator, worker_env
 from tests.worker import broker_unreachable, wait_until
 from tickets import services as desk
 
@@ -24,28 +23,7 @@ def emu(settings):
 
 @pytest.fixture
 def served(emu):
-    emu.configure(auto_complete=True, latency=0.2)
-    server, base_url = serve_in_thread(emu)
-    yield emu, base_url
-    server.stop()
-
-
-def worker_env(base_url: str) -> dict:
-    return {
-        "ASSISTANT_PROVIDER": "openai",
-        "OPENAI_API_KEY": "test",
-        "OPENAI_BASE_URL": base_url,
-        "OPENAI_TIMEOUT": "3",
-        "ASSISTANT_BACKOFF_BASE": "0.05",
-        "ASSISTANT_BACKOFF_MAX": "0.5",
-        "ASSISTANT_MAX_ATTEMPTS": "40",
-    }
-
-
-def published(ticket):
-    return Message.objects.filter(
-        thread=ticket.thread, role=Message.Role.ASSISTANT, run__isnull=False, draft_state="published"
-    )
+    yield from served_emulator(emu)
 
 
 def all_done():

@@ -33,7 +33,7 @@ from assistants.admin import (
     admin_link,
     metadata_table,
 )
-from assistants.models import Attachment, Thread
+from assistants.models import Attachment, Run, Thread
 from config import parsing
 from tickets import accounts, services
 from tickets.models import CustomerProfile, FlagChange, Ticket
@@ -218,6 +218,16 @@ class TicketActionsMixin(LifecycleActionsMixin):
     def ai_mode_off(self, request, queryset):
         self._set_ai_mode(request, queryset, Ticket.AIMode.OFF)
 
+    @admin.action(description="Stop the assistant's run", permissions=["change"])
+    def stop_assistant(self, request, queryset):
+        stopped = 0
+        for ticket in self._tickets(queryset).select_related("thread"):
+            for run in ticket.thread.runs.filter(status__in=Run.ACTIVE):
+                if services.run_stop(run=run, staff=request.user):
+                    stopped += 1
+                    self.log_change(request, self._logged(ticket), f"Stopped the assistant's run {run.pk}.")
+        self.message_user(request, f"Stopped {stopped} run(s).", messages.SUCCESS if stopped else messages.WARNING)
+
     @admin.action(description="Re-run the assistant", permissions=["change"])
     def rerun_assistant(self, request, queryset):
         queued, busy = 0, 0
@@ -286,6 +296,7 @@ class TicketAdmin(TicketActionsMixin, admin.ModelAdmin):
         "ai_mode_draft",
         "ai_mode_off",
         "rerun_assistant",
+        "stop_assistant",
         "resync_metadata",
         "archive_threads",
         "delete_remote",
@@ -447,6 +458,7 @@ class HelpdeskThreadAdmin(TicketActionsMixin, ThreadAdmin):
         "ai_mode_draft",
         "ai_mode_off",
         "rerun_assistant",
+        "stop_assistant",
         *ThreadAdmin.actions,
     ]
 

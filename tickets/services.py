@@ -247,7 +247,7 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
     ticket = _locked(ticket)
     active = Run.objects.filter(thread_id=ticket.thread_id, status__in=Run.ACTIVE).first()
     if active is not None:
-        assistant.run_cancel(run=active, by=staff, reason=f"{_name(staff)} replied to the customer.")
+        assistant.run_cancel(run=active, by=staff, reason=f"{_name(staff)} replied to the customer.", answered=True)
     if ticket.ai_mode == Ticket.AIMode.AUTO:
         _record(ticket, "ai_mode", ticket.ai_mode, Ticket.AIMode.DRAFT, by=staff, reason="A person replied.")
         ticket.ai_mode = Ticket.AIMode.DRAFT

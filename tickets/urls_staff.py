@@ -17,4 +17,5 @@ urlpatterns = [
     path("drafts/<id:pk>/approve/", staff.draft_approve, name="draft_approve"),
     path("drafts/<id:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("runs/<id:pk>/retry/", staff.run_retry, name="run_retry"),
+    path("runs/<id:pk>/stop/", staff.run_stop, name="run_stop"),
 ]

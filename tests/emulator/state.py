@@ -299,6 +299,7 @@ class Emulator:
         self._requests: list[dict[str, Any]] = []
         self._outbox: list[tuple[str, str]] = []
         self._webhooks.deliveries = []
+        self._hooks: list[dict[str, Any]] = []
 
     def _reset_config(self) -> None:
         init = self._initial
@@ -438,6 +439,50 @@ class Emulator:
         with self._lock:
             self._faults.add_rule(rule)
 
+    def on_call(
+        self,
+        fn: Callable[[str, str, Any], None],
+        *,
+        method: str | None = None,
+        path_prefix: str = "/v1",
+        count: int | None = 1,
+        after: bool = False,
+    ) -> None:
+        """Call ``fn(method, path, json_body)`` when a matching /v1 request arrives: before it is processed
+        (or, with ``after=True``, once it was processed and before its answer is sent), outside the
+        emulator's lock. A test can post a customer message in the middle of a step, cancel a run, or
+        hold the call (``time.sleep``) while something else happens. ``count=None``: every match."""
+        with self._lock:
+            self._hooks.append(
+                {
+                    "fn": fn,
+                    "method": method.upper() if method else None,
+                    "prefix": path_prefix,
+                    "left": count,
+                    "after": after,
+                }
+            )
+
+    def _run_hooks(self, method: str, path: str, body: bytes, *, after: bool) -> None:
+        with self._lock:
+            due = []
+            for hook in self._hooks:
+                if hook["after"] != after or not path.startswith(hook["prefix"]):
+                    continue
+                if hook["method"] not in (None, method) or hook["left"] == 0:
+                    continue
+                if hook["left"] is not None:
+                    hook["left"] -= 1
+                due.append(hook["fn"])
+        if not due:
+            return
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        for fn in due:
+            fn(method, path, data)
+
     sign_webhook = staticmethod(sign_webhook)
 
     # ------------------------------------------------------------------ transports / helpers
@@ -504,6 +549,8 @@ class Emulator:
             return self._control(method, path, body)
 
         handler, params, template = self._route(method, path)
+        if path.startswith("/v1"):
+            self._run_hooks(method, path, body, after=False)
         with self._lock:
             if self.auto_complete:
                 self._advance_all()
@@ -534,6 +581,8 @@ class Emulator:
             self._record(method, path, template, client_status, query, headers, body)
             outbox = self._take_outbox()
         self._flush(outbox)
+        if path.startswith("/v1"):
+            self._run_hooks(method, path, body, after=True)
 
         if fault is not None and fault.kind == "lost":
             if fault.lost_as == "timeout":

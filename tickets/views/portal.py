@@ -6,8 +6,9 @@ Message.objects.public(): the two visibility rules, asked the same way everywher
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -65,6 +66,13 @@ def _int(value, default: int = 0) -> int:
 def _live(ticket: Ticket, *, after: int, since: int) -> dict:
     """The state of the live element: what it says and whether (how often) it polls."""
     answering = ticket.thread.ai_state == Thread.AIState.RUNNING
+    # Past ASSISTANT_SLOW_NOTICE the customer is told it takes longer than usual (retries, a slow model).
+    started = ticket.thread.ai_state_since
+    slow = (
+        answering
+        and started is not None
+        and timezone.now() - started > timedelta(seconds=settings.ASSISTANT_SLOW_NOTICE)
+    )
     waiting_for_person = ticket.is_open and (ticket.escalated or ticket.thread.ai_state == Thread.AIState.DRAFT_WAITING)
     if answering:
         poll = POLL_WHILE_RUNNING
@@ -72,7 +80,7 @@ def _live(ticket: Ticket, *, after: int, since: int) -> dict:
         poll = POLL_WHILE_WAITING_FOR_A_PERSON
     else:
         poll = ""
-    return {"answering": answering, "poll": poll, "after": after, "since": since}
+    return {"answering": answering, "slow": slow, "poll": poll, "after": after, "since": since}
 
 
 def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:

@@ -263,6 +263,16 @@ def run_retry(request, pk: int):
     return _conversation_response(request, ticket)
 
 
+@staff_required
+@require_POST
+def run_stop(request, pk: int):
+    run = get_object_or_404(Run.objects.select_related("thread"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=run.thread_id).values_list("pk", flat=True).first())
+    if not services.run_stop(run=run, staff=request.user):
+        return _refused(request, ticket, "This run had already ended.")
+    return _conversation_response(request, ticket)
+
+
 def _side_response(request, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
     if not request.htmx and status == 200:
         return redirect("staff:ticket", pk=ticket.pk)
