@@ -260,6 +260,7 @@ def test_staff_workspace(world, data):
                 ("POST", f"/staff/drafts/{mid}/approve/", form(["body"])),
                 ("POST", f"/staff/drafts/{mid}/discard/", st.just({})),
                 ("POST", f"/staff/runs/{rid}/retry/", st.just({})),
+                ("POST", f"/staff/runs/{rid}/stop/", st.just({})),
             ]
         )
     )
