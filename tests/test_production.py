@@ -306,3 +306,16 @@ def test_every_html_page_has_a_nonce_csp_and_no_inline_handlers_or_styles(client
         assert f'nonce="{_nonce(response)}"' in response.content.decode(), url
     assert '"includeIndicatorStyles": false' in client.get(reverse("staff:inbox")).content.decode()
     assert '"allowEval": false' in client.get(reverse("staff:inbox")).content.decode()
+
+
+def test_static_names_are_hashed_from_the_manifest_and_plain_without_one(settings):
+    from config.storage import StaticFiles
+
+    storage = StaticFiles()
+    storage.hashed_files = {}
+    assert storage.stored_name("app.css") == "app.css"  # nothing collected (development, tests)
+    storage.hashed_files = {"app.css": "app.0123456789ab.css"}
+    assert storage.stored_name("app.css") == "app.0123456789ab.css"
+    assert storage.stored_name("added-after-collectstatic.css") == "added-after-collectstatic.css"
+    settings.DEBUG = True
+    assert storage.stored_name("app.css") == "app.css"  # make run after make serve: the live files
