@@ -24,6 +24,18 @@ def enqueue_step(run_id: int, delay: float = 0.0) -> None:
         tasks.advance_run.apply_async(args=[run_id], countdown=delay if delay > 0 else None)
     except Exception:  # noqa: BLE001 - the run is committed; the sweeper will enqueue it
         logger.warning("broker unavailable; run %s waits for the sweeper", run_id, exc_info=True)
+        mark_unsent(run_id)
+
+
+def mark_unsent(run_id: int) -> None:
+    """The step never reached the broker: date it far back, so the next sweep sends it."""
+    from datetime import timedelta
+
+    from django.db.models.functions import Now
+
+    from assistants.models import Run
+
+    Run.objects.filter(pk=run_id).update(next_step_at=Now() - timedelta(days=1))
 
 
 def enqueue_on_commit(run_id: int, delay: float = 0.0) -> None:

@@ -22,16 +22,18 @@ def ensure_database(url: str) -> None:
 
 
 @contextmanager
-def worker(queue: str, warmup: float = 4.0):
-    """One `celery worker` with the default concurrency, consuming `queue`; stopped on exit.
-    BENCH_WORKER_LOG=path keeps the worker's INFO log (each task's duration) in that file."""
+def worker(queue: str, warmup: float = 4.0, *, beat: bool = False, concurrency: int | None = None):
+    """One `celery worker` (the default concurrency unless given), consuming `queue`, with beat if
+    asked; stopped on exit. BENCH_WORKER_LOG=path keeps the worker's INFO log (each task's duration)."""
     log_path = os.environ.get("BENCH_WORKER_LOG")
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
-         f"--loglevel={'INFO' if log_path else 'WARNING'}", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
+           f"--loglevel={'INFO' if log_path else 'WARNING'}", "--without-gossip", "--without-mingle"]  # fmt: skip
+    if concurrency:
+        cmd += ["--concurrency", str(concurrency)]
+    if beat:
+        cmd += ["-B", "--schedule", f"/tmp/bench-beat-{queue}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True)
     time.sleep(warmup)  # let the pool start
     try:
         yield proc

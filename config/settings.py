@@ -261,6 +261,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # Kombu polls the folder for new tasks (1 s by default): a step would wait up to a second.
+        "polling_interval": envfloat("CELERY_FILESYSTEM_POLL", 0.1),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -329,6 +331,7 @@ ASSISTANT_SLOW_NOTICE = envint("ASSISTANT_SLOW_NOTICE", 30)
 ASSISTANT_BACKOFF_BASE = envfloat("ASSISTANT_BACKOFF_BASE", 0.5)
 ASSISTANT_BACKOFF_MAX = envfloat("ASSISTANT_BACKOFF_MAX", 30.0)
 ASSISTANT_SWEEP_GRACE = envfloat("ASSISTANT_SWEEP_GRACE", 5.0)
+ASSISTANT_SWEEP_LOST = envfloat("ASSISTANT_SWEEP_LOST", 30.0)
 
 # --- Help desk -----------------------------------------------------------------------------
 HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))

@@ -153,3 +153,34 @@ def test_the_tools_the_model_is_offered_name_no_ticket_customer_or_user(emu, dra
         params = set(tool["parameters"]["properties"])
         assert not params & {"ticket", "ticket_id", "customer", "customer_id", "user", "user_id", "thread_id"}
         assert tool["parameters"]["additionalProperties"] is False
+
+
+# --- invariant 1 -----------------------------------------------------------------------------
+
+
+def test_pages_and_polls_read_the_local_database_never_the_provider(emu, drain, client):
+    """Every page and poll a customer or an agent opens is served from local rows: the provider
+    is not called once, even while a run is in flight."""
+    ticket = open_ticket(body="Where is my parcel?")
+    drain()
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="And the second parcel?")
+    services.run_advance(run_id=run_of(ticket).pk)  # a response in flight at the provider
+    calls_before = len(emu.state()["requests"])
+
+    staff = StaffFactory()
+    client.force_login(staff)
+    for url in [
+        reverse("staff:inbox"),
+        reverse("staff:ticket", args=[ticket.pk]),
+        reverse("staff:run_status", args=[ticket.pk]) + "?after=0",
+        reverse("staff:dashboard"),
+    ]:
+        assert client.get(url).status_code == 200, url
+    client.force_login(ticket.customer)
+    for url in [
+        reverse("portal:tickets"),
+        reverse("portal:ticket", args=[ticket.pk]),
+        reverse("portal:updates", args=[ticket.pk]) + "?after=0",
+    ]:
+        assert client.get(url).status_code == 200, url
+    assert len(emu.state()["requests"]) == calls_before

@@ -38,7 +38,8 @@ FAULT_OPTION_DEFAULTS: dict[str, Any] = {
     "timeout_sleep": 10.0,
     # extra seconds for a "slow" fault
     "slow_delay": 1.0,
-    # what a processed-but-lost request turns into: "500" (or any status), "timeout", "drop"
+    # what a processed-but-lost request turns into: "500" (or any status), "timeout", "drop", or
+    # "mixed" (one of the three, drawn per request)
     "lost_mode": "500",
     # restrict global faults to one path prefix and/or to some methods (None = every /v1 call)
     "fault_path_prefix": None,
@@ -198,7 +199,10 @@ class FaultInjector:
         if key == "rate_drop":
             return Fault("drop")
         if key == "rate_lost":
-            return Fault("lost", lost_as=str(opts.get("lost_mode") or "500"))
+            mode = str(opts.get("lost_mode") or "500")
+            if mode == "mixed":  # each lost answer shows up as a timeout, a 500 or a dropped connection
+                mode = self.rng.choice(("timeout", "500", "drop"))
+            return Fault("lost", lost_as=mode)
         if key == "rate_slow":
             return Fault("delay", delay=float(opts.get("slow_delay") or 0.0))
         raise AssertionError(key)
