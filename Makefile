@@ -8,7 +8,7 @@ BOOT_PYTHON := $(shell for p in python3.12 python3.13 python3.14 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: run test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers clean
+.PHONY: run serve test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(BOOT_PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)"; exit 1; }
@@ -35,7 +35,14 @@ run: seed
 	@echo "    alice@example.com, bob@example.com (customers, portal at /portal/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+	DEBUG=true PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+
+# The production way on one machine: gunicorn (gunicorn.conf.py), a worker and beat, DEBUG off.
+# Set SECRET_KEY, ALLOWED_HOSTS, SITE_URL, DATABASE_URL and CELERY_BROKER_URL first (README: Deployment).
+serve: migrate
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py check --deploy --fail-level WARNING
+	PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.prod start
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -11,6 +11,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Subquery, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -19,6 +21,7 @@ from assistants import knowledge, lifecycle
 from assistants.metadata import MAX_KEYS, MetadataError, validate_metadata
 from assistants.models import Attachment, KnowledgeArticle, Message, Run, Thread
 from assistants.providers import PROVIDERS
+from config import parsing
 
 LIFECYCLE_PERMISSION = "assistants.manage_thread_lifecycle"
 INLINE_LIMIT = 20
@@ -136,9 +139,11 @@ class CustomMetadataField(forms.CharField):
         if not value.strip():
             return {}
         try:
-            data = json.loads(value)
+            data = parsing.json_loads(value)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        except ValueError as exc:  # nested too deeply
+            raise forms.ValidationError(f"Not valid here: {exc}") from exc
         if not isinstance(data, dict):
             raise forms.ValidationError('Enter a JSON object, e.g. {"order": "5521"}.')
         return data
@@ -386,6 +391,17 @@ class ThreadAdmin(LifecycleActionsMixin, admin.ModelAdmin):
 # --- runs ----------------------------------------------------------------------------------
 
 
+class DateHierarchyChangeList(ChangeList):
+    """Django's changelist turns a date-hierarchy value that is no date into its "?e=1" error,
+    except a year past what datetime holds, which raises OverflowError: refused the same way."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -440,6 +456,10 @@ class RunAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ["duration_display"]
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
+
     exclude = ["lease_token", "lease_until"]
 
     @admin.display(description="thread", ordering="thread")
@@ -480,8 +500,23 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
+    """Uploads are private (MEDIA_URL is None): the page links to the owning app's access-checked
+    download view (`download_url`) instead of showing the file field, which would ask for a URL."""
+
     list_display = ["filename", "content_type", "size", "remote_file_id", "created_at"]
     search_fields = ["filename", "=remote_file_id"]
+    exclude = ["file"]
+    readonly_fields = ["download"]
+
+    def download_url(self, obj) -> str | None:
+        return None
+
+    @admin.display(description="file")
+    def download(self, obj):
+        url = self.download_url(obj) if obj.pk else None
+        if url is None:
+            return "Stored privately; no download view is registered."
+        return format_html('<a href="{}">Download {}</a> ({} bytes)', url, obj.filename, obj.size)
 
 
 class KnowledgeArticleForm(forms.ModelForm):

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from assistants import scheduling
 from assistants.models import Run, WebhookDelivery
+from config import parsing
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +26,20 @@ logger = logging.getLogger(__name__)
 def openai_webhook(request):
     from assistants.providers.openai import WebhookRejected, unwrap_webhook
 
+    # The id is what makes a replay a duplicate: a delivery without one could never be told apart.
+    webhook_id = request.headers.get("webhook-id", "").strip()
+    if not webhook_id or len(webhook_id) > 100:
+        return HttpResponseBadRequest("webhook-id is missing or longer than 100 characters")
+    # The SDK decodes the body with json.loads, which a deeply nested body drives into RecursionError.
+    try:
+        parsing.json_loads(request.body)
+    except ValueError as exc:
+        return HttpResponseBadRequest(f"not a JSON event: {exc}")
     try:
         event_type, object_id = unwrap_webhook(request.body, request.headers)
     except WebhookRejected as exc:
         logger.warning("rejected an OpenAI webhook: %s", exc)
         return HttpResponseBadRequest("invalid signature")
-    webhook_id = request.headers.get("webhook-id", "")[:100]
     try:
         with transaction.atomic():
             WebhookDelivery.objects.create(webhook_id=webhook_id, event_type=event_type[:60])

@@ -2,11 +2,14 @@
 
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -34,6 +37,10 @@ def envfloat(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
 def envchoice(name: str, default: str, choices: tuple[str, ...], *, dotted_path_ok: bool = False) -> str:
     """An enum-like setting: one of `choices` (or a dotted path, where allowed), else a clear error."""
     value = os.environ.get(name) or default
@@ -52,12 +59,34 @@ def _dev_secret_key() -> str:
 
 
 SECRET_KEY = envstr("SECRET_KEY") or _dev_secret_key()
-DEBUG = envbool("DEBUG", True)
-ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS").split(",") if o]
+# Off unless asked for: `make run` sets DEBUG=true for itself; production and the tests never do.
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- HTTPS: on when the site's own URL is https (and DEBUG is off); each one can be overridden --
+_HTTPS = SITE_URL.startswith("https://") and not DEBUG
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _HTTPS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", _HTTPS)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", _HTTPS)
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("SECURE_PROXY_SSL_HEADER", _HTTPS) else None
+# The site's own origin is trusted for CSRF (needed behind a TLS-terminating proxy); add others here.
+_site = urlsplit(SITE_URL)
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS") or [f"{_site.scheme}://{_site.netloc}"]
+SESSION_COOKIE_HTTPONLY = True
+# Client addresses: how many proxies in front of the app append to X-Forwarded-For (0: none,
+# REMOTE_ADDR is the client). Login throttling and the rate limits count per client address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+# The debug page (DEBUG=true only) and error reports hide settings and request variables whose
+# names look secret, connection URLs included (DATABASE_URL carries the database password).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.ReporterFilter"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # django.contrib.admin with our AdminSite (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,12 +95,15 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "axes",
     "assistants",
     "tickets",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,7 +111,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its response
 ]
+
+# Content-Security-Policy on every response: scripts only from here and with this response's
+# nonce (templates print it, django-htmx's {% htmx_script %} too), no inline styles or handlers.
+# htmx is told not to inject its indicator <style> and not to eval (base.html's htmx-config).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -94,6 +143,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -124,9 +174,35 @@ CACHES = {
 }
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every login (portal and admin) before the password is: after
+# LOGIN_FAILURE_LIMIT failures within LOGIN_LOCKOUT_MINUTES, by account or by client address,
+# the next attempt is refused with 429, right password or not, until the lock ends. Attempts
+# are rows in the database, so every web process sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per account, per address
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "tickets.views.accounts.locked_out"
+AXES_RESET_ON_SUCCESS = True
+# The lock ends LOGIN_LOCKOUT_MINUTES after the failure that set it, as the page says; attempts
+# during the lock are refused without extending it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "tickets.ratelimit.client_address"
+AXES_USERNAME_CALLABLE = "tickets.ratelimit.login_username"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are what count; no table of every successful login
+# Per client address (tickets/ratelimit.py): password-reset requests and sign-ups per hour.
+HELPDESK_PASSWORD_RESETS_PER_HOUR = envint("HELPDESK_PASSWORD_RESETS_PER_HOUR", 5)
+HELPDESK_SIGNUPS_PER_HOUR = envint("HELPDESK_SIGNUPS_PER_HOUR", 10)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -138,7 +214,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(envstr("STATIC_ROOT") or VAR_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# whitenoise serves what `collectstatic` wrote: hashed names, gzip-compressed copies, cached
+# for a year. Before collectstatic has run (development, tests) the plain names are served from
+# the app folders (config/storage.py); `check --deploy` warns about that.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "config.storage.StaticFiles"},
+}
+STATIC_MANIFEST = STATIC_ROOT / "staticfiles.json"
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST.exists()
 # Sessions are read from the cache first: a poll costs the user's row and its own query only.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Uploads are private: they are served only through views that check access, never from MEDIA_URL.
@@ -263,11 +349,12 @@ if HELPDESK_LOW_CONFIDENCE not in ("ask", "handoff", "draft"):
     raise ValueError("HELPDESK_LOW_CONFIDENCE must be ask, handoff or draft")
 THREAD_ARCHIVE_AFTER_DAYS = envint("THREAD_ARCHIVE_AFTER_DAYS", 30)
 REMOTE_RETENTION_DAYS = envint("REMOTE_RETENTION_DAYS", 90)
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; its warnings (lockouts) still show.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

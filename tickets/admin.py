@@ -11,14 +11,17 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
+from django.urls import reverse
 from django.utils.html import format_html
 
 from assistants import lifecycle
 from assistants.admin import (
+    AttachmentAdmin,
     CustomMetadataField,
     LifecycleActionsMixin,
     ProviderFilter,
@@ -30,7 +33,8 @@ from assistants.admin import (
     admin_link,
     metadata_table,
 )
-from assistants.models import Run, Thread
+from assistants.models import Attachment, Run, Thread
+from config import parsing
 from tickets import accounts, services
 from tickets.models import CustomerProfile, FlagChange, Ticket
 
@@ -74,10 +78,14 @@ class AssigneeFilter(admin.SimpleListFilter):
         return [("none", "Unassigned"), *[(str(u.pk), u.get_full_name() or u.email or u.username) for u in staff]]
 
     def queryset(self, request, queryset):
-        if self.value() == "none":
+        value = self.value()
+        if value == "none":
             return queryset.filter(**{f"{self.field}__isnull": True})
-        if self.value():
-            return queryset.filter(**{self.field: self.value()})
+        if value:
+            pk = parsing.object_id(value)
+            if pk is None:
+                raise IncorrectLookupParameters(f"assignee={value!r} is not a person.")
+            return queryset.filter(**{f"{self.field}_id": pk})
         return queryset
 
 
@@ -359,7 +367,7 @@ class TicketAdmin(TicketActionsMixin, admin.ModelAdmin):
     def remote_state(self, obj):
         thread = obj.thread
         if thread.remote_error:
-            return format_html('<span style="color:#ba2121">{}</span>', thread.remote_error[:120])
+            return format_html('<span class="remote-error">{}</span>', thread.remote_error[:120])
         if thread.remote_deleted_at:
             return f"deleted {thread.remote_deleted_at:%Y-%m-%d}"
         return thread.remote_id or "local only"
@@ -392,7 +400,7 @@ class TicketAdmin(TicketActionsMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.ERROR)
         if "subject" in changed:
-            Ticket.objects.filter(pk=obj.pk).update(subject=form.cleaned_data["subject"])
+            Ticket.objects.filter(pk=obj.pk).update(subject=parsing.one_line(form.cleaned_data["subject"])[:200])
         if "custom_metadata" in changed:
             Thread.objects.filter(pk=obj.thread_id).update(custom_metadata=form.cleaned_data["custom_metadata"])
             lifecycle.request_metadata_resync(thread_ids=[obj.thread_id])
@@ -516,6 +524,15 @@ class HelpdeskThreadAdmin(TicketActionsMixin, ThreadAdmin):
 
 admin.site.unregister(Thread)
 admin.site.register(Thread, HelpdeskThreadAdmin)
+
+
+class HelpdeskAttachmentAdmin(AttachmentAdmin):
+    def download_url(self, obj) -> str:
+        return reverse("portal:attachment", args=[obj.pk])  # staff may download every attachment there
+
+
+admin.site.unregister(Attachment)
+admin.site.register(Attachment, HelpdeskAttachmentAdmin)
 
 
 # --- audit and profiles --------------------------------------------------------------------

@@ -7,6 +7,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from assistants import policy
+        from config import checks  # noqa: F401 - registers the deployment checks
         from tickets import accounts, assistant_hooks
 
         policy.register(assistant_hooks.policy_for_thread)

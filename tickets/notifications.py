@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from assistants.models import Message
+from config import parsing
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -24,10 +25,11 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
     recipients = [r for r in recipients if r]
     if not recipients:
         return
+    subject = parsing.one_line(subject)  # a subject stored before CR/LF were normalised away
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
-    except Exception:  # noqa: BLE001 - a mail server outage must not undo the reply
-        logger.exception("could not send %r to %s", subject, recipients)
+    except Exception as exc:  # noqa: BLE001 - a mail server outage must not undo the reply
+        logger.error("could not send %r to %s: %s: %s", subject, recipients, type(exc).__name__, exc, exc_info=True)
 
 
 def _link(name: str, ticket: Ticket) -> str:

@@ -23,11 +23,13 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
+from config import parsing
 from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
 
 PAGE_SIZE = 25
+MAX_CURSOR_LENGTH = 200  # ours are about 60 characters
 MESSAGE_PAGE_SIZE = 30
 SEARCH_CONFIG = "english"
 
@@ -106,8 +108,8 @@ def inbox_queryset(filters: InboxFilters, *, user) -> QuerySet:
         qs = qs.filter(assignee=user)
     elif filters.assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
-        qs = qs.filter(assignee_id=int(filters.assignee))
+    elif (assignee_id := parsing.object_id(filters.assignee)) is not None:
+        qs = qs.filter(assignee_id=assignee_id)
     if filters.escalated is not None:
         qs = qs.filter(escalated=filters.escalated)
     if filters.ai_state:
@@ -122,22 +124,19 @@ def _encode_cursor(values: list) -> str:
 
 def decode_cursor(token: str, sort: str) -> list | None:
     """The keyset position after which the next page starts, or None if the token is not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        values = json.loads(raw)
-    except ValueError:
+    keys = SORTS.get(sort)
+    if keys is None or not isinstance(token, str) or len(token) > MAX_CURSOR_LENGTH:
         return None
-    keys = SORTS[sort]
+    try:
+        values = parsing.json_loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), max_depth=1)
+    except ValueError:  # not base64, not UTF-8, not JSON, or nested (binascii.Error is a ValueError)
+        return None
     if not isinstance(values, list) or len(values) != len(keys):
         return None
     out = []
     for (name, _desc), value in zip(keys, values):
-        if name.endswith("_at"):
-            try:
-                value = datetime.fromisoformat(value)
-            except (TypeError, ValueError):
-                return None
-        elif not isinstance(value, int) or isinstance(value, bool):
+        value = parsing.aware_datetime(value) if name.endswith("_at") else value if parsing.is_bigint(value) else None
+        if value is None:
             return None
         out.append(value)
     return out

@@ -16,7 +16,8 @@ from django.utils import timezone
 from assistants import services as assistant
 from assistants.metadata import validate_metadata
 from assistants.models import Attachment, Message, Run, Thread
-from tickets import notifications
+from config import parsing
+from tickets import notifications, uploads
 from tickets.models import AssistantReply, CustomerProfile, Deflection, FlagChange, Ticket, validate_half_step_rating
 
 User = get_user_model()
@@ -38,7 +39,9 @@ RESERVED_METADATA_KEYS = (
 
 
 def customer_create(*, email: str, password: str, first_name: str = "", is_premium: bool = False) -> User:
-    user = User.objects.create_user(username=email, email=email, password=password, first_name=first_name)
+    user = User.objects.create_user(
+        username=email, email=email, password=password, first_name=parsing.one_line(first_name)[:150]
+    )
     CustomerProfile.objects.create(user=user, is_premium=is_premium)
     return user
 
@@ -122,28 +125,39 @@ ALLOWED_UPLOAD_TYPES = {
     "text/csv",
     "application/zip",
 }
-ALLOWED_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".pdf", ".txt", ".log", ".csv", ".zip"}
+ALLOWED_EXTENSIONS = set(uploads.TYPES)
+MAX_FILES_PER_MESSAGE = 5
 
 
 def validate_upload(upload) -> None:
-    """Size and type limits, checked before anything is stored."""
+    """Size, type and content limits, checked before anything is stored: the extension must be
+    one we accept, the declared type must fit it, and the first bytes must be that kind of file
+    (an SVG or HTML page named .png is refused)."""
     name = upload.name or ""
     ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if upload.size > settings.HELPDESK_MAX_UPLOAD_BYTES:
         limit_mb = settings.HELPDESK_MAX_UPLOAD_BYTES / (1024 * 1024)
         raise ValidationError(f"{name} is too large: the limit is {limit_mb:.0f} MB.")
-    content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
-    if ext not in ALLOWED_EXTENSIONS or (content_type and content_type not in ALLOWED_UPLOAD_TYPES):
-        raise ValidationError(f"{name}: this type of file is not accepted (images, PDF, text, CSV or ZIP).")
+    problem = uploads.problem(upload, ext)
+    if problem is not None:
+        raise ValidationError(f"{name}: this file is not accepted ({problem}).")
+
+
+def validate_uploads(files) -> None:
+    """Every file of one message, and how many there are."""
+    files = list(files or ())
+    if len(files) > MAX_FILES_PER_MESSAGE:
+        raise ValidationError(f"Attach at most {MAX_FILES_PER_MESSAGE} files.")
+    for upload in files:
+        validate_upload(upload)
 
 
 def _attach(message: Message, files) -> None:
     for upload in files or ():
-        validate_upload(upload)
         Attachment.objects.create(
             message=message,
             file=upload,
-            filename=upload.name[:255],
+            filename=parsing.one_line(upload.name)[:255] or "attachment",
             content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
             size=upload.size,
         )
@@ -155,12 +169,11 @@ def _attach(message: Message, files) -> None:
 @transaction.atomic
 def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
     """Open a ticket with its first message; the assistant is asked on commit."""
-    for upload in files or ():
-        validate_upload(upload)
+    validate_uploads(files)
     profile = CustomerProfile.objects.filter(user=customer).first()
     thread = assistant.thread_create()
     ticket = Ticket.objects.create(
-        subject=subject.strip()[:200],
+        subject=parsing.one_line(subject)[:200],
         customer=customer,
         thread=thread,
         ai_mode=settings.HELPDESK_DEFAULT_AI_MODE,
@@ -178,8 +191,7 @@ def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
 def customer_reply(*, ticket: Ticket, customer: User, body: str, files=()) -> Message:
     if ticket.customer_id != customer.pk:
         raise PermissionDenied("Not your ticket.")
-    for upload in files or ():
-        validate_upload(upload)
+    validate_uploads(files)
     message = assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer)
     _attach(message, files)
     if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
@@ -220,8 +232,7 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
     """A public reply to the customer, or an internal note that only staff (and the assistant) see.
     A public reply takes over from the assistant: AI mode auto becomes draft, and a run still
     working stops (an answer it may still get is kept as a discarded draft, never sent)."""
-    for upload in files or ():
-        validate_upload(upload)
+    validate_uploads(files)
     message = assistant.message_add(
         thread=ticket.thread,
         role=Message.Role.DEVELOPER if internal else Message.Role.ASSISTANT,

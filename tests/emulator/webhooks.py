@@ -42,7 +42,7 @@ def sign_webhook(
     else:
         body_text = body
     ts = int(time.time()) if timestamp is None else int(timestamp)
-    wid = webhook_id or ("wh_" + secrets.token_hex(16))
+    wid = ("wh_" + secrets.token_hex(16)) if webhook_id is None else webhook_id
     signed = f"{wid}.{ts}.{body_text}".encode()
     digest = hmac.new(_secret_bytes(secret), signed, hashlib.sha256).digest()
     return {

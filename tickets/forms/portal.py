@@ -1,4 +1,4 @@
-"""Customer portal forms. Upload limits come from tickets.services.validate_upload, the one rule."""
+"""Customer portal forms. Upload limits come from tickets.services, the one rule (forms/uploads.py)."""
 
 from __future__ import annotations
 
@@ -8,40 +8,10 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 
-from tickets import services
+from config import parsing
+from tickets.forms.uploads import MultipleFileField
 
 User = get_user_model()
-
-MAX_FILES = 5
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Zero or more files; each one checked against the upload limits before anything is stored."""
-
-    widget = MultipleFileInput
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
-        if len(files) > MAX_FILES:
-            raise ValidationError(f"Attach at most {MAX_FILES} files.")
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
-        errors = []
-        for upload in cleaned:
-            try:
-                services.validate_upload(upload)
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-        if errors:
-            raise ValidationError(errors)
-        return cleaned
 
 
 def _message_field() -> forms.CharField:
@@ -58,6 +28,12 @@ class TicketOpenForm(forms.Form):
     subject = forms.CharField(max_length=200, strip=True, error_messages={"required": "Give your ticket a subject."})
     message = _message_field()
     attachments = MultipleFileField(label="Attachments")
+
+    def clean_subject(self) -> str:
+        subject = parsing.one_line(self.cleaned_data["subject"])  # line breaks become spaces
+        if not subject:
+            raise ValidationError("Give your ticket a subject.")
+        return subject
 
 
 class ReplyForm(forms.Form):
@@ -84,11 +60,12 @@ class SignupForm(forms.Form):
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput)
 
+    def clean_first_name(self) -> str:
+        return parsing.one_line(self.cleaned_data["first_name"])
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(username__iexact=email).exists() or User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("An account with this email already exists. Log in or reset your password.")
-        return email
+        # Whether the address has an account is never said here (tickets/signup.py emails it).
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()
@@ -96,7 +73,8 @@ class SignupForm(forms.Form):
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords differ.")
         elif p1:
-            candidate = User(username=cleaned.get("email") or "", email=cleaned.get("email") or "")
+            email = cleaned.get("email") or ""
+            candidate = User(username=email, email=email, first_name=cleaned.get("first_name") or "")
             try:
                 password_validation.validate_password(p1, candidate)
             except ValidationError as exc:

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from assistants.models import Thread
+from config import parsing
+from tickets.forms.uploads import MultipleFileField
 from tickets.models import Ticket
 from tickets.selectors import SORTS, InboxFilters
-from tickets.services import validate_upload
 
 User = get_user_model()
 
@@ -38,9 +39,12 @@ class InboxFilterForm(forms.Form):
 
     def clean_assignee(self):
         value = self.cleaned_data["assignee"] or "anyone"
-        if value not in ("anyone", "me", "none") and not value.isdigit():
+        if value in ("anyone", "me", "none"):
+            return value
+        pk = parsing.object_id(value)
+        if pk is None:
             raise ValidationError("Choose me, unassigned, anyone or a person.")
-        return value
+        return str(pk)
 
     def filters(self) -> InboxFilters:
         data = {}
@@ -60,25 +64,10 @@ class InboxFilterForm(forms.Form):
         )
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
-        for upload in cleaned:
-            validate_upload(upload)
-        return cleaned
-
-
 class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, strip=True)
     internal = forms.BooleanField(required=False, label="Internal note (staff only)")
-    files = MultipleFileField(required=False, label="Attachments")
+    files = MultipleFileField(label="Attachments")
 
     def clean_body(self):
         body = self.cleaned_data["body"].strip()
@@ -111,7 +100,8 @@ class TicketUpdateForm(forms.Form):
             return self.user
         if value == "none":
             return "none"
-        staff = User.objects.filter(pk=int(value), is_staff=True).first() if value.isdigit() else None
+        pk = parsing.object_id(value)
+        staff = User.objects.filter(pk=pk, is_staff=True).first() if pk is not None else None
         if staff is None:
             raise ValidationError("Choose a member of staff.")
         return staff

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from assistants.models import Attachment, Thread
+from config import parsing
 from tickets import ratelimit, services
 from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm
 from tickets.models import Ticket
@@ -50,17 +51,16 @@ def _micros(moment: datetime) -> int:
 
 
 def _from_micros(value: str | None) -> datetime | None:
+    micros = parsing.integer(value)
     try:
-        return datetime.fromtimestamp(int(value) / 1_000_000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(micros / 1_000_000, tz=UTC) if micros is not None else None
+    except (ValueError, OverflowError, OSError):  # beyond the years datetime can hold
         return None
 
 
 def _int(value, default: int = 0) -> int:
-    try:
-        return max(int(value), 0)
-    except (TypeError, ValueError):
-        return default
+    number = parsing.integer(value)
+    return default if number is None else number
 
 
 def _live(ticket: Ticket, *, after: int, since: int) -> dict:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from assistants.models import Message, Run
+from config import parsing
 from tickets import selectors, services
 from tickets.forms.staff import DraftApproveForm, EscalateForm, InboxFilterForm, ReplyForm, TicketUpdateForm
 from tickets.models import Ticket
@@ -43,8 +44,7 @@ def _ticket(request, pk: int) -> Ticket:
 
 
 def _int_param(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parsing.integer(request.GET.get(name))
 
 
 def _invalid(request, template: str, context: dict, target: str) -> HttpResponse:
