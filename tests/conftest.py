@@ -10,7 +10,7 @@ from assistants import scheduling, services
 from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory
 
-pytest_plugins = ["tests.worker", "tests.knowledge_base"]
+pytest_plugins = ["tests.worker", "tests.knowledge_base", "tests.openai_support"]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistants.models import Message, Run
 from assistants.providers import openai as openai_provider
 from assistants.providers.openai import remote_files
@@ -19,6 +21,28 @@ def emulator_fixture(settings):
     yield emulator
     openai_provider.set_client(None)
     remote_files.reset_cache()
+
+
+@pytest.fixture
+def emu(settings):
+    """The OpenAI provider against an in-process emulator (a test file may define its own `emu`)."""
+    yield from emulator_fixture(settings)
+
+
+@pytest.fixture
+def served(emu):
+    """The emulator on a loopback port, for a real worker process: (emulator, base URL)."""
+    yield from served_emulator(emu)
+
+
+def step(ticket) -> Run:
+    """One run_advance of the ticket's latest run, and that run re-read."""
+    from assistants import services
+
+    run = run_of(ticket)
+    services.run_advance(run_id=run.pk)
+    run.refresh_from_db()
+    return run
 
 
 def replies(ticket):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from assistants import scheduling, services, tasks
 from assistants.models import Attachment, Message, Run
 from tests.factories import CustomerFactory, StaffFactory, open_ticket
-from tests.openai_support import emulator_fixture, run_of
+from tests.openai_support import run_of
 from tickets import services as desk
 from tickets.models import Ticket
 
@@ -112,11 +112,6 @@ def test_discarded_drafts_never_reach_portal_pages_partials_emails_or_downloads(
 
 
 # --- invariant 9 -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
 
 
 def test_a_tool_call_naming_another_ticket_or_an_unknown_tool_is_refused(emu, drain):

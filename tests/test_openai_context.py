@@ -4,15 +4,10 @@ import pytest
 
 from assistants.models import Run
 from tests.factories import open_ticket
-from tests.openai_support import emulator_fixture, last_request, replies
+from tests.openai_support import last_request, replies
 from tickets import services as desk
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
 
 
 def converse(ticket, drain, turns: int, size: int = 400):

@@ -6,23 +6,11 @@ from assistants import services
 from assistants.models import Message, Run
 from assistants.providers.openai import retry_after_seconds
 from tests.factories import StaffFactory, open_ticket
-from tests.openai_support import emulator_fixture, replies, run_of
+from tests.openai_support import replies, run_of, step
 from tickets import services as desk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RESPONSES = "/v1/responses"
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
-
-
-def step(ticket) -> Run:
-    run = run_of(ticket)
-    services.run_advance(run_id=run.pk)
-    run.refresh_from_db()
-    return run
 
 
 def test_a_429_is_retried_after_the_retry_after_ms_it_asks_for(emu, drain, enqueued):

@@ -6,16 +6,10 @@ from assistants import services, tasks
 from assistants.metadata import SYNC_FAILED
 from assistants.models import Thread
 from tests.factories import StaffFactory, open_ticket
-from tests.openai_support import emulator_fixture
 from tickets import services as desk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UPDATE = "/v1/conversations/{conversation_id}"
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
 
 
 @pytest.fixture

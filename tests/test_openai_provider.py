@@ -8,15 +8,10 @@ from assistants import services
 from assistants.models import Message, Run
 from assistants.providers.base import PermanentProviderError
 from tests.factories import StaffFactory, open_ticket
-from tests.openai_support import emulator_fixture, last_request, replies, run_of
+from tests.openai_support import last_request, replies, run_of
 from tickets import services as desk
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
 
 
 def test_a_ticket_becomes_a_conversation_and_a_run_a_background_response(emu, drain):

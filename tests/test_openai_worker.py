@@ -9,21 +9,11 @@ from django.db import connection
 from assistants.models import Run
 from assistants.tasks import advance_run
 from tests.factories import open_ticket
-from tests.openai_support import emulator_fixture, published, served_emulator, worker_env
+from tests.openai_support import published, worker_env
 from tests.worker import broker_unreachable, wait_until
 from tickets import services as desk
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
-
-
-@pytest.fixture
-def served(emu):
-    yield from served_emulator(emu)
 
 
 def all_done():

@@ -13,25 +13,13 @@ from assistants.models import Message, Run, Thread
 from assistants.providers import get_provider
 from assistants.providers.base import PermanentProviderError, RunContext
 from tests.factories import StaffFactory, open_ticket
-from tests.openai_support import created_responses, emulator_fixture, replies, run_of, user_texts
+from tests.openai_support import created_responses, replies, run_of, step, user_texts
 from tickets import services as desk
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RESPONSES = "/v1/responses"
 ITEMS = "/v1/conversations/{conversation_id}/items"
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
-
-
-def step(ticket) -> Run:
-    run = run_of(ticket)
-    services.run_advance(run_id=run.pk)
-    run.refresh_from_db()
-    return run
 
 
 def test_after_a_clean_error_the_conversation_is_not_searched(emu, drain):

@@ -11,9 +11,7 @@ from assistants.models import Message, Run
 from tests.factories import StaffFactory, open_ticket
 from tests.openai_support import (
     created_responses,
-    emulator_fixture,
     published,
-    served_emulator,
     user_texts,
     worker_env,
 )
@@ -21,16 +19,6 @@ from tests.worker import wait_until
 from tickets import services as desk
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def emu(settings):
-    yield from emulator_fixture(settings)
-
-
-@pytest.fixture
-def served(emu):
-    yield from served_emulator(emu)
 
 
 def all_ended():
