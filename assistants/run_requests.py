@@ -160,6 +160,8 @@ def settle_turn(
                 **ai_state_fields(Thread.AIState.FAILED, attention=attention[:300])
             )
         return
+    if not unanswered_customer_messages(thread, or_taken_by=run).exists():
+        return  # a person answered meanwhile: nothing is left to answer
     if run.trigger in STAFF_TRIGGERS and not waiting:
         return  # staff asked and see the failure on the ticket page; the customer waits for them anyway
     if retryable and _automatic_retries(thread) < settings.ASSISTANT_AUTO_RETRIES:

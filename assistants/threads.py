@@ -8,7 +8,7 @@ every writer takes the first one.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Case, F, Subquery, When
+from django.db.models import Case, F, Q, Subquery, When
 from django.db.models.functions import Coalesce, Now
 
 from assistants.models import Message, Run, Thread
@@ -69,9 +69,10 @@ def message_add(
     return message
 
 
-def unanswered_customer_messages(thread: Thread):
-    """Customer messages nobody answered yet: no run took them, and no person has replied publicly
-    since (a person's public reply answers everything the customer wrote before it)."""
+def unanswered_customer_messages(thread: Thread, *, or_taken_by: Run | None = None):
+    """Customer messages nobody answered yet: no run took them (or only `or_taken_by`, a run that
+    ended without answering), and no person has replied publicly since (a person's public reply
+    answers everything the customer wrote before it)."""
     last_person_reply = (
         Message.objects.filter(
             thread_id=thread.pk,
@@ -83,11 +84,11 @@ def unanswered_customer_messages(thread: Thread):
         .order_by("-seq")
         .values("seq")[:1]
     )
+    untaken = Q(answered_by__isnull=True)
+    if or_taken_by is not None:
+        untaken |= Q(answered_by=or_taken_by)
     return Message.objects.filter(
-        thread_id=thread.pk,
-        role=Message.Role.USER,
-        answered_by__isnull=True,
-        seq__gt=Coalesce(Subquery(last_person_reply), 0),
+        untaken, thread_id=thread.pk, role=Message.Role.USER, seq__gt=Coalesce(Subquery(last_person_reply), 0)
     )
 
 

@@ -264,3 +264,15 @@ def test_a_lost_answer_that_lands_between_the_look_and_the_resend_is_still_adopt
     ticket.thread.refresh_from_db()
     items = emu.state()["conversations"][ticket.thread.remote_id]["items"]
     assert user_texts(items) == ["Where is my parcel?"]
+
+
+def test_a_person_answering_while_a_run_works_stops_it_and_hands_nothing_off(emu, drain):
+    emu.configure(latency=30)
+    ticket = open_ticket(body="Where is my parcel?")
+    run = step(ticket)  # a response in flight
+    desk.staff_reply(ticket=ticket, staff=StaffFactory(), body="Here is your tracking link.", internal=False)
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED  # the person's reply stopped it
+    assert not ticket.thread.messages.filter(kind=Message.Kind.NOTICE).exists()
+    ticket.thread.refresh_from_db()
+    assert ticket.thread.ai_state == Thread.AIState.IDLE and ticket.thread.attention == ""
