@@ -100,35 +100,45 @@ class LeasedStep:
         A lease that had run out means its holder died mid-step: that counts as a failed attempt
         whose last call is ambiguous, so the provider looks at what it may have done first."""
         token = uuid.uuid4().hex
+        # Most steps are of a run that has started (polls, tool outputs, retries): one UPDATE,
+        # which touches no other row.
+        if cls._take_lease(run_id, token, started=True):
+            return cls._read(run_id, token)
         with transaction.atomic():
-            # The thread first: a run's first claim takes its messages under the thread's lock.
+            # A run's first claim takes its messages under the thread's lock, taken first.
             first_claim = (
                 Thread.objects.select_for_update(of=("self",))
                 .filter(runs__pk=run_id, runs__status=Run.Status.QUEUED, runs__started_at__isnull=True)
                 .values_list("pk", flat=True)
                 .first()
             )
-            claimable = Run.objects.filter(pk=run_id, status__in=Run.ACTIVE)
-            claimable = (
-                claimable.filter(started_at__isnull=True) if first_claim else claimable.filter(started_at__isnull=False)
-            )
-            died = Q(lease_until__isnull=False)
-            claimed = claimable.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=Now())).update(
+            if not first_claim or not cls._take_lease(run_id, token, started=False):
+                return None
+            step = cls._read(run_id, token)
+            if step is not None:
+                step._take_messages()
+        return step
+
+    @staticmethod
+    def _take_lease(run_id: int, token: str, *, started: bool) -> bool:
+        died = Q(lease_until__isnull=False)
+        claimed = (
+            Run.objects.filter(pk=run_id, status__in=Run.ACTIVE, started_at__isnull=not started)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=Now()))
+            .update(
                 lease_until=Now() + _lease(),
                 lease_token=token,
                 steps=F("steps") + 1,
                 attempts=F("attempts") + Case(When(died, then=1), default=0),
                 ambiguous=Case(When(died, then=True), default=F("ambiguous")),
             )
-            if claimed != 1:
-                return None
-            run = Run.objects.select_related("thread").filter(pk=run_id).first()
-            if run is None:
-                return None
-            step = cls(run, token)
-            if first_claim:
-                step._take_messages()
-        return step
+        )
+        return claimed == 1
+
+    @classmethod
+    def _read(cls, run_id: int, token: str) -> LeasedStep | None:
+        run = Run.objects.select_related("thread").filter(pk=run_id).first()
+        return cls(run, token) if run is not None else None
 
     def _take_messages(self) -> None:
         """Fix what this run answers: every customer message nobody took yet (a burst is one turn)."""
