@@ -12,4 +12,5 @@ urlpatterns = [
     path("portal/", include("tickets.urls_portal")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/", include("assistants.urls")),
+    path("mail/", include("mail.urls")),
 ]

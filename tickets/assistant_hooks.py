@@ -103,8 +103,7 @@ def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
         changes["first_response_at"] = Coalesce("first_response_at", Value(message.published_at))
         changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
     Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
-    if published:
-        notifications.reply_published(message.pk)
+    # The customer's email (if any) is the email channel's: mail.receivers listens to reply_created.
 
 
 @receiver(run_failed)

@@ -37,7 +37,8 @@ RESERVED_METADATA_KEYS = (
 # --- people --------------------------------------------------------------------------------
 
 
-def customer_create(*, email: str, password: str, first_name: str = "", is_premium: bool = False) -> User:
+def customer_create(*, email: str, password: str | None, first_name: str = "", is_premium: bool = False) -> User:
+    """password=None: a customer who wrote by email, with no password until they set one."""
     user = User.objects.create_user(username=email, email=email, password=password, first_name=first_name)
     CustomerProfile.objects.create(user=user, is_premium=is_premium)
     return user
@@ -145,8 +146,11 @@ def _attach(message: Message, files) -> None:
 
 
 @transaction.atomic
-def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
-    """Open a ticket with its first message; the assistant is asked on commit."""
+def ticket_open(
+    *, customer: User, subject: str, body: str, files=(), metadata: dict | None = None, request_run: bool = True
+) -> Ticket:
+    """Open a ticket with its first message; the assistant is asked on commit.
+    request_run=False (automatic or capped inbound mail): the message is recorded, no run is asked."""
     for upload in files or ():
         validate_upload(upload)
     profile = CustomerProfile.objects.filter(user=customer).first()
@@ -160,24 +164,34 @@ def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
         language_preference=(profile.language if profile else "") or "",
         last_message_preview=body.strip()[:140],
     )
-    message = assistant.message_add(thread=thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    message = assistant.message_add(
+        thread=thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
+    )
     _attach(message, files)
-    assistant.run_request(thread=thread)
+    if request_run:
+        assistant.run_request(thread=thread)
     return ticket
 
 
 @transaction.atomic
-def customer_reply(*, ticket: Ticket, customer: User, body: str, files=()) -> Message:
+def customer_reply(
+    *, ticket: Ticket, customer: User, body: str, files=(), metadata: dict | None = None, request_run: bool = True
+) -> Message:
+    """request_run=False (an out-of-office reply, say): recorded for staff; no run is asked and the
+    ticket keeps its status."""
     if ticket.customer_id != customer.pk:
         raise PermissionDenied("Not your ticket.")
     for upload in files or ():
         validate_upload(upload)
-    message = assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    message = assistant.message_add(
+        thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
+    )
     _attach(message, files)
-    if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
+    if request_run and ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
         _set_status(ticket, Ticket.Status.OPEN, by=customer, reason="The customer replied.")
     _touch(ticket, body)
-    assistant.run_request(thread=ticket.thread)
+    if request_run:
+        assistant.run_request(thread=ticket.thread)
     return message
 
 
@@ -271,6 +285,20 @@ def draft_discard(*, message: Message, staff: User) -> Message:
     locked.save(update_fields=["draft_state", "metadata"])
     assistant.refresh_ai_state(locked.thread)
     return locked
+
+
+@transaction.atomic
+def system_note(*, ticket: Ticket, body: str, metadata: dict | None = None) -> Message:
+    """An internal note written by the help desk itself (a held mail, a bounce): staff only."""
+    message = assistant.message_add(
+        thread=ticket.thread,
+        role=Message.Role.DEVELOPER,
+        body=body.strip(),
+        visibility=Message.Visibility.INTERNAL,
+        metadata=metadata,
+    )
+    _touch(ticket)
+    return message
 
 
 def ask_assistant(*, ticket: Ticket, staff: User) -> Run | None:

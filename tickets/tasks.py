@@ -1,0 +1,21 @@
+"""Celery tasks of the help desk: each takes plain values and does one thing."""
+
+import smtplib
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=5,
+    retry_backoff_max=1800,
+    max_retries=8,
+)
+def send_staff_mail(subject: str, body: str, recipients: list[str]) -> None:
+    """A notification to staff (escalations, runs that need a person). Automatic, so it says so
+    (RFC 3834: auto-generated, not a reply) and asks Exchange not to auto-reply."""
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, headers=headers).send(using="default")
