@@ -1,3 +1,4 @@
+import importlib
 import os
 import socket
 
@@ -122,6 +123,7 @@ class Jobs(list):
         done = 0
         while self:
             name, args = self.pop(0)
+            importlib.import_module(name.rsplit(".", 1)[0])  # registers the module's tasks
             current_app.tasks[name](*args)
             done += 1
         return done

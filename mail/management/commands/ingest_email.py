@@ -17,6 +17,7 @@ EX_TEMPFAIL = 75
 
 class Command(BaseCommand):
     help = "Store one email read from stdin and queue it to be parsed."
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("--now", action="store_true", help="parse it in this process instead of a worker")
