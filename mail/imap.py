@@ -3,8 +3,8 @@ mail and commit, then move it to the processed folder; parsing happens later fro
 
 Two app instances polling one mailbox: a poll lease on the Mailbox row (a conditional UPDATE)
 lets one poll at a time, and if two fetch the same mail anyway (a lease that ran out mid-poll),
-the unique keys on (mailbox, UIDVALIDITY, UID) and on the Message-ID store it once; the loser's
-MOVE of a mail already moved fails harmlessly.
+the unique keys on (mailbox, UIDVALIDITY, UID) and on the Message-ID store it once, and only the
+poller that stored it moves it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from imapclient import IMAPClient
@@ -170,10 +169,14 @@ def mailbox_poll(*, mailbox_id: int, lease: bool = True) -> dict:
                     if raw is None:
                         continue  # expunged meanwhile (another poller moved it)
                     seen += 1
-                    with transaction.atomic():
-                        _mail, created = inbound_store(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+                    # Committed here, one by one, before anything is moved.
+                    mail, created = inbound_store(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
                     stored += created
-                    done.append(uid)
+                    # A mail another poller stored a moment ago is its to move (two MOVEs of one
+                    # mail can both succeed and leave two copies); one stored long ago was left
+                    # behind by a poller that died before its move.
+                    if created or mail.received_at < timezone.now() - POLL_LEASE:
+                        done.append(uid)
                 del fetched
                 if done:
                     _move(client, done, conn.processed_folder)

@@ -348,9 +348,11 @@ def parse(raw: bytes) -> ParsedMail:
         out.html_only = True
         out.text = html_to_text(source)
         out.reply = strip_reply(html_to_text(source, drop_quotes=True)) or out.text
-    if msg.get_content_type() == "multipart/report" or any(
-        p.get_content_type() == "message/delivery-status" for p in leaves
-    ) or msg.get_all("X-Failed-Recipients"):
+    if (
+        msg.get_content_type() == "multipart/report"
+        or any(p.get_content_type() == "message/delivery-status" for p in leaves)
+        or msg.get_all("X-Failed-Recipients")
+    ):
         out.bounce = _bounce(msg, leaves)
 
     bodies = {id(p) for p in (plain, html) if p is not None}
