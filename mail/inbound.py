@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
 from datetime import timedelta
 from functools import partial
@@ -83,8 +84,24 @@ def inbound_store(
 # --- processing ------------------------------------------------------------------------------
 
 
-def own_addresses() -> set[str]:
-    return {addresses.support_address(), *(a.lower() for a in Mailbox.objects.values_list("address", flat=True))}
+_OWN_ADDRESSES: tuple[float, frozenset[str]] = (0.0, frozenset())
+OWN_ADDRESSES_TTL = 30.0
+
+
+def own_addresses() -> frozenset[str]:
+    """The support address and every mailbox's, read at most every 30 s in a process (a mailbox
+    saved here counts at once, one saved by another process within 30 s)."""
+    global _OWN_ADDRESSES
+    read_at, found = _OWN_ADDRESSES
+    if time.monotonic() - read_at > OWN_ADDRESSES_TTL:
+        found = frozenset(a.lower() for a in Mailbox.objects.values_list("address", flat=True))
+        _OWN_ADDRESSES = (time.monotonic(), found)
+    return found | {addresses.support_address()}
+
+
+def forget_own_addresses(**kwargs) -> None:
+    global _OWN_ADDRESSES
+    _OWN_ADDRESSES = (0.0, frozenset())
 
 
 def inbound_process(*, inbound_id: int) -> str:
@@ -106,8 +123,24 @@ def inbound_process(*, inbound_id: int) -> str:
             mail.error = str(exc) if isinstance(exc, UnusableMail) else _short_traceback(exc)
             logger.warning("inbound mail %s failed: %s", inbound_id, mail.error.splitlines()[-1])
         mail.processed_at = timezone.now()
-        mail.save()
+        mail.save(update_fields=PARSED_FIELDS)
     return mail.state
+
+
+PARSED_FIELDS = [
+    "state",
+    "kind",
+    "attempts",
+    "error",
+    "from_address",
+    "subject",
+    "in_reply_to",
+    "references",
+    "reason",
+    "ticket",
+    "message",
+    "processed_at",
+]
 
 
 def _short_traceback(exc: Exception) -> str:

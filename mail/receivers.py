@@ -7,11 +7,16 @@
 Both only record an OutboundMail and enqueue its task: no SMTP here.
 """
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from assistants.signals import reply_created
-from mail import outbound
+from mail import inbound, outbound
+from mail.models import Mailbox
 from tickets.signals import reply_published
+
+post_save.connect(inbound.forget_own_addresses, sender=Mailbox, dispatch_uid="mail.mailbox_saved")
+post_delete.connect(inbound.forget_own_addresses, sender=Mailbox, dispatch_uid="mail.mailbox_deleted")
 
 
 @receiver(reply_created, dispatch_uid="mail.reply_created")
