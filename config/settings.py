@@ -148,6 +148,8 @@ if EMAIL_BACKEND_NAME == "smtp":
                 "username": envstr("EMAIL_HOST_USER"),
                 "password": envstr("EMAIL_HOST_PASSWORD"),
                 "use_tls": envbool("EMAIL_USE_TLS", False),
+                # Without one a hung server holds a send (and its worker) forever.
+                "timeout": envint("EMAIL_TIMEOUT", 30),
             },
         }
     }

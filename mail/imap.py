@@ -150,6 +150,7 @@ def mailbox_poll(*, mailbox_id: int, lease: bool = True) -> dict:
         return {"claimed": False}
     mailbox = Mailbox.objects.get(pk=mailbox_id)
     stored = seen = 0
+    mine: set[int] = set()  # rows this poll created (a second copy of one mail in the folder is ours too)
     try:
         conn = connection_for(mailbox)
         with connect(conn) as client:
@@ -172,10 +173,12 @@ def mailbox_poll(*, mailbox_id: int, lease: bool = True) -> dict:
                     # Committed here, one by one, before anything is moved.
                     mail, created = inbound_store(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
                     stored += created
+                    if created:
+                        mine.add(mail.pk)
                     # A mail another poller stored a moment ago is its to move (two MOVEs of one
                     # mail can both succeed and leave two copies); one stored long ago was left
                     # behind by a poller that died before its move.
-                    if created or mail.received_at < timezone.now() - POLL_LEASE:
+                    if mail.pk in mine or mail.received_at < timezone.now() - POLL_LEASE:
                         done.append(uid)
                 del fetched
                 if done:

@@ -131,7 +131,7 @@ def dovecot():
 
 
 @pytest.fixture
-def imap_account(dovecot, db):
+def imap_account(dovecot, db, monkeypatch):
     """A fresh IMAP account on the shared dovecot, and a Mailbox row that polls it."""
     from mail.models import Mailbox
 
@@ -145,7 +145,7 @@ def imap_account(dovecot, db):
         username=user,
         password_env="HD_TEST_IMAP_PASSWORD",
     )
-    os.environ["HD_TEST_IMAP_PASSWORD"] = IMAP_PASSWORD
+    monkeypatch.setenv("HD_TEST_IMAP_PASSWORD", IMAP_PASSWORD)  # a worker started by the test inherits it
     client = dovecot.client(user)
     client.user = user
     client.mailbox = mailbox
