@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 POLL_LEASE = timedelta(minutes=5)
 FETCH_BATCH = 50
+FETCH_BYTES = 20 * 1024 * 1024
 MAX_PER_POLL = 2000
 ENV_MAILBOX = "INBOUND_IMAP_URL"
 
@@ -161,8 +162,7 @@ def mailbox_poll(*, mailbox_id: int, lease: bool = True) -> dict:
             uids = sorted(client.search(["NOT", "DELETED"]))[:MAX_PER_POLL]
             if uids:
                 _ensure_folder(client, conn.processed_folder)
-            for start in range(0, len(uids), FETCH_BATCH):
-                batch = uids[start : start + FETCH_BATCH]
+            for batch in _batches(client, uids):
                 fetched = client.fetch(batch, ["BODY.PEEK[]"])
                 done = []
                 for uid in batch:
@@ -192,6 +192,22 @@ def mailbox_poll(*, mailbox_id: int, lease: bool = True) -> dict:
         Mailbox.objects.filter(pk=mailbox_id).update(last_error=message, poll_lease_until=None)
         return {"claimed": True, "seen": seen, "stored": stored, "error": message}
     return {"claimed": True, "seen": seen, "stored": stored}
+
+
+def _batches(client: IMAPClient, uids: list[int]):
+    """UIDs in fetch batches of at most FETCH_BATCH mails and FETCH_BYTES bytes (one big mail is a
+    batch of its own), so memory stays flat however many or large the mails are."""
+    sizes = client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
+    batch, batch_bytes = [], 0
+    for uid in uids:
+        size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+        if batch and (len(batch) >= FETCH_BATCH or batch_bytes + size > FETCH_BYTES):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append(uid)
+        batch_bytes += size
+    if batch:
+        yield batch
 
 
 def _ensure_folder(client: IMAPClient, folder: str) -> None:

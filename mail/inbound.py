@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mail import addresses, bounces, jobs, loops
@@ -313,14 +314,19 @@ def _uploads(parsed: ParsedMail) -> tuple[list[SimpleUploadedFile], list[dict]]:
     return files, dropped
 
 
-def inbound_sweep(*, grace: float = 30.0) -> int:
-    """Parse what a lost task or a broker outage left pending."""
-    before = timezone.now() - timedelta(seconds=grace)
+def inbound_sweep(*, grace: float = 60.0) -> int:
+    """Parse what a lost task or a broker outage left pending (each at most once per `grace`, so a
+    backlog the workers are still working through is not queued again and again)."""
+    now = timezone.now()
+    before = now - timedelta(seconds=grace)
     ids = list(
         InboundMail.objects.filter(state=InboundMail.State.PENDING, received_at__lt=before)
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=before))
         .order_by("received_at")
         .values_list("pk", flat=True)[:500]
     )
+    if ids:
+        InboundMail.objects.filter(pk__in=ids).update(swept_at=now)
     for pk in ids:
         jobs.enqueue("process_inbound", pk)
     return len(ids)

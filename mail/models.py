@@ -88,6 +88,8 @@ class InboundMail(models.Model):
         "assistants.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mail"
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last sent its parse task again (a backlog is not sent again every sweep).
+    swept_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-received_at"]

@@ -125,7 +125,8 @@ def queue_public_message(*, message_id: int) -> OutboundMail | None:
                 email_message_id=addresses.new_message_id(ticket, message.pk),
                 in_reply_to=in_reply_to,
                 references=references,
-                subject=f"Re: {ticket.subject} {addresses.subject_tag(ticket)}",
+                # One line, whatever the subject came with (a header may not contain a newline).
+                subject=" ".join(f"Re: {ticket.subject} {addresses.subject_tag(ticket)}".split())[:300],
                 automatic=automatic,
                 status=status,
                 last_error=error,
@@ -206,6 +207,8 @@ def _backoff(attempts: int) -> float:
 
 
 def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, ValueError):
+        return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500 and exc.smtp_code != 552
@@ -227,7 +230,7 @@ def outbound_send(*, outbound_id: int) -> str:
     outbound.attempts += 1
     try:
         build_email(outbound).send(using="default")
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, ValueError) as exc:  # ValueError: a header Django refuses
         outbound.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if _permanent(exc) or outbound.attempts >= settings.MAIL_SEND_MAX_ATTEMPTS:
             outbound.status = OutboundMail.Status.FAILED

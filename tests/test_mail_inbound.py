@@ -329,17 +329,20 @@ def test_a_mail_that_cannot_be_used_is_kept_failed_and_shown_to_staff_who_can_re
     assert mail.state == InboundMail.State.DISCARDED
 
 
-def test_a_crash_inside_processing_keeps_the_mail_and_others_go_on(monkeypatch):
+def test_a_crash_inside_processing_keeps_the_mail_writes_nothing_and_others_go_on(monkeypatch):
     from mail import inbound
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("parser bug")
+    real = inbound.desk.ticket_open
 
-    monkeypatch.setattr(inbound, "find_ticket", broken)
-    bad = ingest(simple(body="one"))
-    assert bad.state == InboundMail.State.FAILED and "parser bug" in bad.error
-    assert Ticket.objects.count() == 0  # nothing half-written
-    monkeypatch.undo()
+    def open_then_crash(**kwargs):
+        real(**kwargs)  # the customer, the ticket and its message are written ...
+        raise RuntimeError("parser bug")  # ... and then something breaks
+
+    monkeypatch.setattr(inbound.desk, "ticket_open", open_then_crash)
+    bad = ingest(simple(sender="crash@example.test", body="one"))
+    assert bad.state == InboundMail.State.FAILED and "parser bug" in bad.error and bad.attempts == 1
+    assert Ticket.objects.count() == 0 and not User.objects.filter(email="crash@example.test").exists()
+    monkeypatch.setattr(inbound.desk, "ticket_open", real)
     assert ingest(simple(body="two")).state == InboundMail.State.PROCESSED
 
 
@@ -358,3 +361,20 @@ def test_the_ticket_page_shows_the_channel_and_the_original_mail_to_staff_only(c
     open_ticket()
     portal_message = Message.objects.filter(role=Message.Role.USER).exclude(pk=mail.message_id).get()
     assert client.get(reverse("mail:original", args=[portal_message.pk])).status_code == 404
+
+
+def test_a_lost_parse_task_is_sent_again_by_the_sweeper_but_a_backlog_not_every_sweep(jobs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mail.inbound import inbound_sweep
+
+    mail, _ = inbound_store(raw=simple(body="lost task"))
+    assert inbound_sweep() == 0  # too fresh: its own task is on its way
+    InboundMail.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    assert inbound_sweep() == 1 and jobs.names() == ["mail.tasks.process_inbound"]
+    assert inbound_sweep() == 0  # sent once; not again until the grace has passed
+    jobs.run()
+    mail.refresh_from_db()
+    assert mail.state == InboundMail.State.PROCESSED

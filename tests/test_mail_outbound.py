@@ -228,3 +228,12 @@ def test_a_customer_who_came_by_email_sets_a_password_from_the_link(email_ticket
     assert done.status_code == 200
     client.logout()
     assert client.login(username="alice.customer@gmail.test", password="Parcel-77-lamp")
+
+
+def test_a_subject_with_a_newline_still_sends_on_one_line(smtp_server, jobs, drain):
+    ticket = open_ticket(subject="Broken\r\nBcc: victim@example.test")
+    drain()
+    jobs.run()
+    [sent] = smtp_server.messages
+    assert sent["Subject"] == f"Re: Broken Bcc: victim@example.test [{ticket.reference}]"
+    assert sent["Bcc"] is None and [e.rcpt_tos for e in smtp_server.envelopes] == [[ticket.customer.email]]
