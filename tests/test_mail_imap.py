@@ -72,16 +72,20 @@ def test_two_app_instances_polling_one_mailbox_never_ingest_a_mail_twice(imap_ac
     for name in ("gmail_new_with_attachments.eml", "html_only.eml", "no_message_id.eml", "iso_8859_1.eml"):
         imap_account.append("INBOX", load(name))
     mailbox_id = imap_account.mailbox.pk
-    # Both pollers have fetched every mail before either stores one: the worst overlap.
-    barrier = threading.Barrier(2, timeout=20)
-    first_store = threading.local()
+    # Both pollers have fetched every mail before either stores one, and both have stored every
+    # mail before either moves one: the worst overlap (two MOVEs of one mail both succeed).
+    fetched, stored = threading.Barrier(2, timeout=20), threading.Barrier(2, timeout=20)
+    calls = threading.local()
     real_store = imap.inbound_store
 
     def store_after_both_fetched(**kwargs):
-        if not getattr(first_store, "done", False):
-            first_store.done = True
-            barrier.wait()
-        return real_store(**kwargs)
+        calls.n = getattr(calls, "n", 0) + 1
+        if calls.n == 1:
+            fetched.wait()
+        result = real_store(**kwargs)
+        if calls.n == 4:
+            stored.wait()
+        return result
 
     monkeypatch.setattr(imap, "inbound_store", store_after_both_fetched)
     results = []

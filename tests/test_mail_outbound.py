@@ -89,6 +89,16 @@ def test_a_staff_reply_is_mailed_as_a_person_and_notes_and_drafts_never_are(emai
     assert "A replacement is on its way." in sent.get_body(("plain",)).get_content()
     assert "warehouse" not in sent.as_string()
     assert sent["Auto-Submitted"] is None  # a person wrote it (RFC 3834)
+    # whatever signal comes for them, a note or a draft is never mailed
+    note = email_ticket.thread.messages.get(visibility=Message.Visibility.INTERNAL)
+    draft = Message.objects.create(
+        thread=email_ticket.thread, seq=99, role=Message.Role.ASSISTANT, body="Draft text", draft_state="draft"
+    )
+    for message in (note, draft):
+        reply_created.send(sender=Message, message=message, run=None, published=True)
+        assert outbound.queue_public_message(message_id=message.pk) is None
+    jobs.run()
+    assert len(smtp_server.messages) == 1 and OutboundMail.objects.count() == 1
 
 
 def test_a_draft_is_mailed_only_when_a_person_approves_it(email_ticket, smtp_server, drain, jobs):
