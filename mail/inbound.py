@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mail import addresses, bounces, jobs, loops
@@ -106,26 +106,41 @@ def forget_own_addresses(**kwargs) -> None:
 
 
 def inbound_process(*, inbound_id: int) -> str:
-    """Parse a stored mail and apply it. Returns the row's new state (or 'not pending')."""
-    with transaction.atomic():
-        mail = InboundMail.objects.select_for_update().filter(pk=inbound_id, state=InboundMail.State.PENDING).first()
-        if mail is None:
-            return "not pending"
-        mail.attempts += 1
-        try:
-            with transaction.atomic():
-                _apply(mail, parse(bytes(mail.raw)))
-        except (OperationalError, InterfaceError):
-            raise  # transient: the row stays pending, the task or the sweeper tries again
-        except Exception as exc:  # noqa: BLE001 - a mail that breaks our code is kept for staff, never lost
-            mail.state = InboundMail.State.FAILED
-            mail.kind = InboundMail.Kind.UNKNOWN
-            mail.ticket = mail.message = None
-            mail.error = str(exc) if isinstance(exc, UnusableMail) else _short_traceback(exc)
-            logger.warning("inbound mail %s failed: %s", inbound_id, mail.error.splitlines()[-1])
-        mail.processed_at = timezone.now()
-        mail.save(update_fields=PARSED_FIELDS)
-    return mail.state
+    """Parse a stored mail and apply it. Returns the row's new state (or 'not pending').
+    The claim (the row lock on a pending row), the ticket changes and the new state commit
+    together; if applying fails, all of it rolls back and the failure is recorded on its own."""
+    try:
+        with transaction.atomic():
+            mail = (
+                InboundMail.objects.select_for_update().filter(pk=inbound_id, state=InboundMail.State.PENDING).first()
+            )
+            if mail is None:
+                return "not pending"
+            mail.attempts += 1
+            _apply(mail, parse(bytes(mail.raw)))
+            mail.processed_at = timezone.now()
+            mail.save(update_fields=PARSED_FIELDS)
+            return mail.state
+    except (OperationalError, InterfaceError):
+        raise  # transient: the row stays pending, the task or the sweeper tries again
+    except Exception as exc:  # noqa: BLE001 - a mail that breaks our code is kept for staff, never lost
+        return _record_failure(inbound_id, exc)
+
+
+def _record_failure(inbound_id: int, exc: Exception) -> str:
+    error = str(exc) if isinstance(exc, UnusableMail) else _short_traceback(exc)
+    logger.warning("inbound mail %s failed: %s", inbound_id, error.splitlines()[-1] if error else exc)
+    fields = {"state": InboundMail.State.FAILED, "error": error, "processed_at": timezone.now()}
+    raw = InboundMail.objects.filter(pk=inbound_id).values_list("raw", flat=True).first()
+    try:  # what the admin's list shows, if the headers can be read at all
+        parsed = parse(bytes(raw or b""))
+        fields.update(from_address=parsed.from_address[:254], subject=parsed.subject[:200])
+    except Exception:  # noqa: BLE001 - the error above is what matters
+        pass
+    updated = InboundMail.objects.filter(pk=inbound_id, state=InboundMail.State.PENDING).update(
+        attempts=F("attempts") + 1, **fields
+    )
+    return InboundMail.State.FAILED if updated else "not pending"
 
 
 PARSED_FIELDS = [
