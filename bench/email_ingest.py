@@ -155,6 +155,17 @@ def reset() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
 
+def bench_parse(mails) -> None:
+    from mail.parsing import parse
+
+    times = []
+    for _kind, raw in mails:
+        t0 = time.perf_counter()
+        parse(raw)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"parse alone (no database): p50 {statistics.median(times):.2f} ms, p95 {pct(times, 0.95):.2f} ms per mail")
+
+
 def bench_service(mails) -> None:
     from django.core.management import call_command
 
@@ -271,6 +282,7 @@ def main() -> None:
     replies = sum(kind == "reply" for kind, _ in mails)
     size = sum(len(raw) for _, raw in mails) / len(mails)
     print(f"{len(mails)} mails, {replies} replies ({replies / len(mails):.0%}), {size / 1024:.1f} kB each on average")
+    bench_parse(mails)
     bench_service(mails)
     if not args.skip_imap:
         bench_imap(mails)
