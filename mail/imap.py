@@ -10,6 +10,7 @@ poller that stored it moves it.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mail import crypto
+from mail.addresses import support_address
 from mail.inbound import inbound_store
 from mail.models import Mailbox
 
@@ -70,8 +72,6 @@ def sync_env_mailbox() -> Mailbox | None:
         Mailbox.objects.filter(from_env=True).update(active=False)
         return None
     fields, _password = _from_url(url)
-    from mail.addresses import support_address
-
     fields["address"] = fields["address"] or support_address()
     mailbox, _ = Mailbox.objects.update_or_create(
         name=ENV_MAILBOX, defaults={**fields, "from_env": True, "active": True}
@@ -88,7 +88,7 @@ def connection_for(mailbox: Mailbox) -> Connection:
     if mailbox.from_env:
         _fields, password = _from_url(settings.INBOUND_IMAP_URL)
     elif mailbox.password_env:
-        password = settings_env(mailbox.password_env)
+        password = _password_from_env(mailbox.password_env)
     elif mailbox.password_encrypted:
         password = crypto.decrypt(mailbox.password_encrypted)
     else:
@@ -104,9 +104,7 @@ def connection_for(mailbox: Mailbox) -> Connection:
     )
 
 
-def settings_env(name: str) -> str:
-    import os
-
+def _password_from_env(name: str) -> str:
     value = os.environ.get(name)
     if value is None:
         raise ValueError(f"The environment variable {name} (this mailbox's password) is not set.")

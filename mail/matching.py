@@ -17,13 +17,12 @@ TOKEN, HEADERS, SUBJECT = "token", "headers", "subject"
 @dataclass(frozen=True)
 class Match:
     ticket: Ticket | None
-    how: str = ""
+    how: str = ""  # TOKEN, HEADERS or SUBJECT
+    sender: str = ""
 
     @property
     def sender_is_customer(self) -> bool:
-        return self.ticket is not None and self._sender == self.ticket.customer.email.lower()
-
-    _sender: str = ""
+        return self.ticket is not None and self.sender == self.ticket.customer.email.lower()
 
 
 def _ticket(pk: int | None) -> Ticket | None:
