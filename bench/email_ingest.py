@@ -2,7 +2,8 @@
 Gmail-style quotes, some HTML-only, some Latin-1, some with a PDF) go in
 
 1. through `manage.py ingest_email --now` (called in this process, one mail at a time: the
-   service itself: store the raw mail, parse it, open a ticket or thread the reply), and
+   service itself: store the raw mail, parse it, open a ticket or thread the reply), then the
+   same with --processes (2) at once, as an MTA runs one command per delivery, and
 2. through IMAP: appended to a dovecot of the benchmark's own, polled in this process (fetch,
    store, move), parsed by one real Celery worker (default concurrency) from the broker.
 
@@ -12,7 +13,7 @@ with the number of mails). AI mode is off (no assistant runs: this measures the 
 DEBUG is off (Django would keep every query in memory). Uses its own database and Redis DB
 (override with BENCH_DATABASE_URL / BENCH_BROKER_URL).
 
-    .venv/bin/python bench/email_ingest.py [--mails 5000] [--skip-imap]
+    .venv/bin/python bench/email_ingest.py [--mails 5000] [--processes 2] [--skip-imap]
 """
 
 import argparse
@@ -201,6 +202,44 @@ def bench_service(mails) -> None:
     print(f"  {outcome()}")
 
 
+def _ingest_share(args) -> None:
+    """One of N processes running `ingest_email --now` on every Nth mail (as an MTA runs one
+    command per delivery, several at a time)."""
+    mails, start, step = args
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    class Stdin(io.StringIO):
+        pass
+
+    for _kind, raw in mails[start::step]:
+        stdin = Stdin()
+        stdin.buffer = io.BytesIO(raw)
+        call_command("ingest_email", "--now", stdin=stdin, stdout=io.StringIO())
+
+
+def bench_service_parallel(mails, processes: int) -> None:
+    import multiprocessing
+
+    from django.db import connections
+
+    reset()
+    connections.close_all()
+    start = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(_ingest_share, [(mails, i, processes) for i in range(processes)])
+    wall = time.perf_counter() - start
+    lat = latencies_ms()
+    print(
+        f"ingest_email --now, {processes} processes at once: {len(mails)} mails in {wall:.1f} s = "
+        f"{len(mails) / wall:.1f} mails/s; arrival-to-ticket p50 {statistics.median(lat):.1f} ms, "
+        f"p95 {pct(lat, 0.95):.1f} ms"
+    )
+    print(f"  {outcome()}")
+
+
 def bench_imap(mails) -> None:
     from config.celery import app
     from mail import imap
@@ -269,6 +308,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mails", type=int, default=5000)
     parser.add_argument("--skip-imap", action="store_true")
+    parser.add_argument("--processes", type=int, default=2, help="ingest_email processes at once (0: skip)")
     args = parser.parse_args()
     ensure_database(os.environ["DATABASE_URL"])
 
@@ -284,6 +324,8 @@ def main() -> None:
     print(f"{len(mails)} mails, {replies} replies ({replies / len(mails):.0%}), {size / 1024:.1f} kB each on average")
     bench_parse(mails)
     bench_service(mails)
+    if args.processes > 1:
+        bench_service_parallel(mails, args.processes)
     if not args.skip_imap:
         bench_imap(mails)
 

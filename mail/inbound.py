@@ -55,9 +55,15 @@ def message_key(raw: bytes, message_id: str | None = None) -> tuple[str, str]:
 
 
 def inbound_store(
-    *, raw: bytes, mailbox: Mailbox | None = None, uidvalidity: int | None = None, uid: int | None = None
+    *,
+    raw: bytes,
+    mailbox: Mailbox | None = None,
+    uidvalidity: int | None = None,
+    uid: int | None = None,
+    enqueue: bool = True,
 ) -> tuple[InboundMail, bool]:
-    """Store one raw mail (parsed later, on commit). Returns (row, created); a mail seen before
+    """Store one raw mail; its parse task is enqueued on commit (enqueue=False: the caller parses
+    it at once, and the sweeper if that fails). Returns (row, created); a mail seen before
     returns the existing row and created=False."""
     key, sha = message_key(raw)
     try:
@@ -78,7 +84,8 @@ def inbound_store(
         if existing is None:
             raise
         return existing, False
-    transaction.on_commit(partial(jobs.enqueue, "process_inbound", mail.pk))
+    if enqueue:
+        transaction.on_commit(partial(jobs.enqueue, "process_inbound", mail.pk))
     return mail, True
 
 

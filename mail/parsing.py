@@ -348,11 +348,8 @@ def parse(raw: bytes) -> ParsedMail:
         out.html_only = True
         out.text = html_to_text(source)
         out.reply = strip_reply(html_to_text(source, drop_quotes=True)) or out.text
-    if (
-        msg.get_content_type() == "multipart/report"
-        or any(p.get_content_type() == "message/delivery-status" for p in leaves)
-        or msg.get_all("X-Failed-Recipients")
-    ):
+    # A DSN is a multipart/report (RFC 3464); some servers only add X-Failed-Recipients.
+    if out.content_type == "multipart/report" or "x-failed-recipients" in headers:
         out.bounce = _bounce(msg, leaves)
 
     bodies = {id(p) for p in (plain, html) if p is not None}

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if not raw.strip():
             raise CommandError("No mail on stdin.")
         try:
-            mail, created = inbound_store(raw=raw)
+            mail, created = inbound_store(raw=raw, enqueue=not options["now"])
             state = inbound_process(inbound_id=mail.pk) if options["now"] and created else mail.state
         except DatabaseError as exc:
             self.stderr.write(f"could not store the mail: {exc}")
