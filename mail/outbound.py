@@ -21,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from assistants.models import Message
@@ -180,6 +181,7 @@ def build_email(outbound: OutboundMail) -> EmailMultiAlternatives:
         "customer": ticket.customer,
         "message": message,
         "sign_in_url": links.sign_in_url(user=ticket.customer, ticket=ticket),
+        "preferences_url": settings.SITE_URL.rstrip("/") + reverse("mail:preferences"),
     }
     headers = {"Message-ID": f"<{outbound.email_message_id}>"}
     if outbound.in_reply_to:

@@ -55,6 +55,7 @@ def test_the_assistants_reply_reaches_the_customer_once_with_threading_headers(e
     reply = email_ticket.thread.messages.get(role=Message.Role.ASSISTANT)
     text, html = sent.get_body(("plain",)).get_content(), sent.get_body(("html",)).get_content()
     assert reply.body in text and "/mail/link/" in text and "/mail/link/" in html
+    assert "/mail/preferences/" in text and "/mail/preferences/" in html
     assert reply.metadata["email_delivery"]["status"] == "sent"
     # the signal again (a redelivery, a retry): still one mail
     reply_created.send(sender=Message, message=reply, run=reply.run, published=True)
