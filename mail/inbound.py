@@ -43,6 +43,16 @@ class UnusableMail(Exception):
     """A mail that cannot become a message (no sender, say): kept as failed, with this reason."""
 
 
+class ParentPending(Exception):
+    """The mail answers one that is stored but not parsed yet (two arrived together and another
+    worker has the first): try again shortly rather than open a ticket of its own."""
+
+
+# How long a reply waits for the mail it answers to be parsed, and how often it looks again.
+PARENT_WAIT = timedelta(minutes=5)
+PARENT_RETRY_SECONDS = 2.0
+
+
 def message_key(raw: bytes, message_id: str | None = None) -> tuple[str, str]:
     """(key, sha256): the Message-ID when there is one, else the hash of the bytes."""
     sha = hashlib.sha256(raw).hexdigest()
@@ -130,6 +140,9 @@ def inbound_process(*, inbound_id: int) -> str:
             return mail.state
     except (OperationalError, InterfaceError):
         raise  # transient: the row stays pending, the task or the sweeper tries again
+    except ParentPending:
+        jobs.enqueue("process_inbound", inbound_id, countdown=PARENT_RETRY_SECONDS)
+        return "waiting for the mail it answers"
     except Exception as exc:  # noqa: BLE001 - a mail that breaks our code is kept for staff, never lost
         return _record_failure(inbound_id, exc)
 
@@ -238,7 +251,19 @@ def _apply(mail: InboundMail, parsed: ParsedMail) -> None:
         mail.kind, mail.state, mail.ticket = InboundMail.Kind.REPLY, InboundMail.State.PROCESSED, match.ticket
         mail.message = _post_reply(mail, parsed, match.ticket, request_run=True)
         return
+    if _parent_pending(mail, parsed):
+        raise ParentPending()
     _open_ticket(mail, parsed)
+
+
+def _parent_pending(mail: InboundMail, parsed: ParsedMail) -> bool:
+    if not parsed.thread_ids or mail.received_at < timezone.now() - PARENT_WAIT:
+        return False
+    return (
+        InboundMail.objects.filter(message_key__in=parsed.thread_ids, state=InboundMail.State.PENDING)
+        .exclude(pk=mail.pk)
+        .exists()
+    )
 
 
 def _hold(mail: InboundMail, parsed: ParsedMail, ticket) -> None:

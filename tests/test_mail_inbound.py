@@ -378,3 +378,27 @@ def test_a_lost_parse_task_is_sent_again_by_the_sweeper_but_a_backlog_not_every_
     jobs.run()
     mail.refresh_from_db()
     assert mail.state == InboundMail.State.PROCESSED
+
+
+def test_a_reply_parsed_before_the_mail_it_answers_waits_for_it_instead_of_opening_a_ticket(jobs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first, _ = inbound_store(raw=simple(body="first", mid="<one@example.test>"))  # stored, not parsed yet
+    follow_up, _ = inbound_store(
+        raw=simple(subject="Re: Hello", body="forgot the photo", headers="In-Reply-To: <one@example.test>\r\n")
+    )
+    assert inbound_process(inbound_id=follow_up.pk) == "waiting for the mail it answers"
+    assert jobs.names() == ["mail.tasks.process_inbound"] and Ticket.objects.count() == 0
+    jobs.clear()
+    inbound_process(inbound_id=first.pk)
+    inbound_process(inbound_id=follow_up.pk)
+    follow_up.refresh_from_db()
+    assert follow_up.kind == InboundMail.Kind.REPLY and Ticket.objects.count() == 1
+    # a parent that never gets parsed is not waited for forever
+    lonely, _ = inbound_store(raw=simple(body="answers a stuck mail", headers="In-Reply-To: <stuck@example.test>\r\n"))
+    inbound_store(raw=simple(body="stuck", mid="<stuck@example.test>"))
+    InboundMail.objects.filter(pk=lonely.pk).update(received_at=timezone.now() - timedelta(minutes=6))
+    assert inbound_process(inbound_id=lonely.pk) == InboundMail.State.PROCESSED
+    assert Ticket.objects.count() == 2
