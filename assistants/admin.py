@@ -222,12 +222,17 @@ class LatestInline(ReadOnlyInline):
 class MessageInline(LatestInline):
     model = Message
     order_field = "-seq"
-    fields = ["seq", "role", "visibility", "draft_state", "short_body", "author", "run", "created_at"]
+    fields = ["seq", "role", "visibility", "draft_state", "channel", "short_body", "author", "run", "created_at"]
     readonly_fields = fields
     verbose_name_plural = f"Messages (latest {INLINE_LIMIT}; all of them under 'Messages' in the header)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="channel")
+    def channel(self, obj):
+        """How the message came, as the owning app recorded it (metadata["channel"], e.g. "email")."""
+        return (obj.metadata or {}).get("channel", "")
 
     @admin.display(description="body")
     def short_body(self, obj):

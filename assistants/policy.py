@@ -28,12 +28,22 @@ class ThreadPolicy:
 
 
 _policy: Callable | None = None
+_hand_off: Callable | None = None
 
 
-def register(func: Callable) -> None:
-    global _policy
+def register(func: Callable, *, hand_off: Callable | None = None) -> None:
+    """`func(thread) -> ThreadPolicy`; `hand_off(thread, reason)`, if given, is what the owner does
+    when the assistant hands a customer's turn to a person: called inside the engine's transaction
+    (the thread's row is locked), so the owner's state changes with the hand-off, not after it."""
+    global _policy, _hand_off
     _policy = func
+    _hand_off = hand_off
 
 
 def for_thread(thread) -> ThreadPolicy:
     return _policy(thread) if _policy else ThreadPolicy()
+
+
+def handed_off(thread, reason: str) -> None:
+    if _hand_off is not None:
+        _hand_off(thread, reason)

@@ -200,6 +200,7 @@ def hand_off(thread: Thread, run: Run | None, *, reason: str) -> Message | None:
             kind=Message.Kind.NOTICE,
             metadata={"handoff": True, "run": run.pk if run else None},
         )
+    thread_policy.handed_off(thread, reason)
     logger.info("thread %s handed to staff: %s", thread.pk, reason)
     transaction.on_commit(lambda: run_handed_off.send(sender=Run, run=run, notice=notice, reason=reason))
     return notice

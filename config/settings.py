@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "axes",
     "assistants",
     "tickets",
+    "mail",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,8 @@ if EMAIL_BACKEND_NAME == "smtp":
                 "username": envstr("EMAIL_HOST_USER"),
                 "password": envstr("EMAIL_HOST_PASSWORD"),
                 "use_tls": envbool("EMAIL_USE_TLS", False),
+                # Without one a hung server holds a send (and its worker) forever.
+                "timeout": envint("EMAIL_TIMEOUT", 30),
             },
         }
     }
@@ -286,6 +289,9 @@ CELERY_BEAT_SCHEDULE = {
     # Metadata pushes a lost task left dirty, and the knowledge base's vector store (OpenAI only).
     "thread-metadata": {"task": "assistants.tasks.sweep_thread_metadata", "schedule": 60.0},
     "knowledge-base": {"task": "assistants.tasks.sync_knowledge_base", "schedule": 600.0},
+    # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
+    "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
+    "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).
@@ -349,6 +355,21 @@ if HELPDESK_LOW_CONFIDENCE not in ("ask", "handoff", "draft"):
     raise ValueError("HELPDESK_LOW_CONFIDENCE must be ask, handoff or draft")
 THREAD_ARCHIVE_AFTER_DAYS = envint("THREAD_ARCHIVE_AFTER_DAYS", 30)
 REMOTE_RETENTION_DAYS = envint("REMOTE_RETENTION_DAYS", 90)
+
+# --- Email channel (mail/) -----------------------------------------------------------------
+# The address customers write to; reply addresses are its plus-addresses. Default: DEFAULT_FROM_EMAIL's.
+MAIL_SUPPORT_ADDRESS = envstr("MAIL_SUPPORT_ADDRESS")
+# imaps://user:password@host:993/INBOX?processed=Processed (or mailboxes added in the admin).
+INBOUND_IMAP_URL = envstr("INBOUND_IMAP_URL")
+# Fernet key for mailbox passwords stored in the database (default: derived from SECRET_KEY).
+MAIL_ENCRYPTION_KEY = envstr("MAIL_ENCRYPTION_KEY")
+MAIL_IMAP_TIMEOUT = envfloat("MAIL_IMAP_TIMEOUT", 30.0)
+MAIL_MAX_NEW_TICKETS_PER_SENDER_PER_HOUR = envint("MAIL_MAX_NEW_TICKETS_PER_SENDER_PER_HOUR", 5)
+MAIL_MAX_AUTO_PER_RECIPIENT_PER_HOUR = envint("MAIL_MAX_AUTO_PER_RECIPIENT_PER_HOUR", 20)
+MAIL_SEND_MAX_ATTEMPTS = envint("MAIL_SEND_MAX_ATTEMPTS", 8)
+MAIL_LINK_MAX_AGE_DAYS = envint("MAIL_LINK_MAX_AGE_DAYS", 7)
+# Portal customers get their replies by email unless they turn it off (email tickets always do).
+MAIL_PORTAL_REPLIES = envbool("MAIL_PORTAL_REPLIES", True)
 
 LOGGING = {
     "version": 1,

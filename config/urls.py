@@ -17,4 +17,5 @@ urlpatterns = [
     path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/", include("assistants.urls")),
+    path("mail/", include("mail.urls")),
 ]

@@ -1,3 +1,4 @@
+import importlib
 import os
 import socket
 
@@ -10,7 +11,7 @@ from assistants import scheduling, services
 from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory
 
-pytest_plugins = ["tests.worker", "tests.knowledge_base", "tests.openai_support"]
+pytest_plugins = ["tests.worker", "tests.knowledge_base", "tests.openai_support", "tests.mail_services"]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -112,3 +113,36 @@ def drain():
         raise AssertionError(f"runs still active after {max_steps} steps")
 
     return _drain
+
+
+class Jobs(list):
+    """Mail and notification tasks the code queued, recorded instead of sent (tests without a worker).
+    `jobs.run()` executes them in-process, as a worker would, until none is left."""
+
+    def run(self) -> int:
+        done = 0
+        while self:
+            name, args = self.pop(0)
+            importlib.import_module(name.rsplit(".", 1)[0])  # registers the module's tasks
+            current_app.tasks[name](*args)
+            done += 1
+        return done
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self]
+
+
+@pytest.fixture(autouse=True)
+def jobs(request, monkeypatch):
+    from mail import jobs as mail_jobs
+    from tickets import notifications
+
+    calls = Jobs()
+    if request.node.get_closest_marker("worker") is None:
+        monkeypatch.setattr(
+            mail_jobs, "enqueue", lambda name, *args, countdown=None: calls.append((f"mail.tasks.{name}", args))
+        )
+        monkeypatch.setattr(
+            notifications, "_queue", lambda *args: calls.append(("tickets.tasks.send_staff_mail", args))
+        )
+    return calls

@@ -15,7 +15,7 @@ from config import parsing
 from tests.emulator import build_event, new_webhook_secret, sign_webhook
 from tests.factories import StaffFactory, open_ticket
 from tests.test_admin_tickets import form_data
-from tickets import notifications, services
+from tickets import notifications, services, tasks
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -198,35 +198,43 @@ def test_admin_change_pages_of_ids_too_big_for_the_database_are_not_a_500(client
 # --- subjects and email --------------------------------------------------------------------
 
 
-def test_a_subject_with_cr_lf_is_normalised_and_its_emails_are_sent(client, customer, settings):
+def test_a_subject_with_cr_lf_is_normalised_and_its_emails_are_sent(
+    client, customer, jobs, django_capture_on_commit_callbacks
+):
     client.force_login(customer)
     response = client.post(reverse("portal:new"), {"subject": "Late\r\nBcc: evil@example.com", "message": "Where?"})
     assert response.status_code == 302
     ticket = Ticket.objects.get(customer=customer)
     assert ticket.subject == "Late Bcc: evil@example.com"
-    staff = StaffFactory()
-    services.staff_reply(ticket=ticket, staff=staff, body="On its way.")
-    notifications.reply_published(Message.objects.filter(thread=ticket.thread, author=staff).get().pk)
-    assert [m.subject for m in mail.outbox] == [f"[{ticket.reference}] New reply: Late Bcc: evil@example.com"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.staff_reply(ticket=ticket, staff=StaffFactory(), body="On its way.")
+    jobs.run()  # the reply's email is its own task
+    assert [m.subject for m in mail.outbox] == [f"Re: Late Bcc: evil@example.com [{ticket.reference}]"]
+    assert "evil@example.com" not in mail.outbox[0].to + mail.outbox[0].bcc
 
 
 def test_a_stored_subject_with_a_line_break_still_sends_and_a_failed_email_is_an_error_with_its_cause(
-    customer, caplog, monkeypatch
+    customer, caplog, monkeypatch, jobs
 ):
+    """A staff notification (its own task): a subject stored with a line break goes out on one line;
+    a mail server that refuses it is an error in the log, with its cause."""
     ticket = open_ticket(customer=customer)
     Ticket.objects.filter(pk=ticket.pk).update(subject="Old\nsubject")
-    staff = StaffFactory()
-    message = services.staff_reply(ticket=ticket, staff=staff, body="Hello")
-    notifications.reply_published(message.pk)
+    StaffFactory()
+    services.ticket_escalate(ticket=ticket, reason="Asked for a person")
+    notifications.escalated(ticket.pk)
+    name, (subject, body, recipients) = jobs[-1]
+    assert name == "tickets.tasks.send_staff_mail" and subject.endswith("Old subject") and "\n" not in subject
+    jobs.run()
     assert mail.outbox[-1].subject.endswith("Old subject")
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr(notifications, "send_mail", refuse)
-    with caplog.at_level(logging.ERROR, logger="tickets.notifications"):
-        notifications.reply_published(message.pk)
-    [record] = [r for r in caplog.records if r.name == "tickets.notifications"]
+    monkeypatch.setattr(tasks.EmailMessage, "send", refuse)
+    with caplog.at_level(logging.ERROR, logger="tickets.tasks"), pytest.raises(ConnectionRefusedError):
+        tasks.send_staff_mail.run(subject, body, recipients)
+    [record] = [r for r in caplog.records if r.name == "tickets.tasks"]
     assert record.levelno == logging.ERROR and "ConnectionRefusedError: mail server down" in record.getMessage()
 
 

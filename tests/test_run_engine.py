@@ -166,7 +166,7 @@ def test_a_human_public_reply_takes_over_from_the_assistant(drain):
     assert replies(ticket).order_by("-seq").first().draft_state == Message.DraftState.DRAFT
 
 
-def test_asking_for_a_human_escalates_stops_auto_replies_and_records_why(drain, mailoutbox):
+def test_asking_for_a_human_escalates_stops_auto_replies_and_records_why(drain, mailoutbox, jobs):
     staff = StaffFactory(email="lead@example.com")
     ticket = open_ticket(body="I want to talk to a human, now.")
     drain()
@@ -178,7 +178,10 @@ def test_asking_for_a_human_escalates_stops_auto_replies_and_records_why(drain, 
     assert change.reason == ticket.escalation_reason
     # the reply is held for staff, not sent
     assert replies(ticket).get().draft_state == Message.DraftState.DRAFT
+    assert mailoutbox == []  # staff are told by a task, not inside the run's step
+    jobs.run()
     assert any(staff.email in m.to for m in mailoutbox)
+    assert mailoutbox[0].extra_headers["Auto-Submitted"] == "auto-generated"
 
 
 def test_an_angry_customer_is_escalated(drain):

@@ -10,5 +10,5 @@ class TicketsConfig(AppConfig):
         from config import checks  # noqa: F401 - registers the deployment checks
         from tickets import accounts, assistant_hooks
 
-        policy.register(assistant_hooks.policy_for_thread)
+        policy.register(assistant_hooks.policy_for_thread, hand_off=assistant_hooks.hand_off)
         accounts.connect()

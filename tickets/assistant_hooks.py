@@ -160,8 +160,14 @@ def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
         changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
     Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
     services.assistant_reply_recorded(message=message, published=published)
-    if published:
-        notifications.reply_published(message.pk)
+    # The customer's email (if any) is the email channel's: mail.receivers listens to reply_created.
+
+
+def hand_off(thread, reason: str) -> None:
+    """The engine hands a customer's turn to staff (inside its transaction)."""
+    ticket = Ticket.objects.filter(thread_id=thread.pk).first()
+    if ticket is not None:
+        services.ticket_handed_off(ticket=ticket, reason=reason)
 
 
 @receiver(run_handed_off)
@@ -169,7 +175,6 @@ def _on_handed_off(sender, run, notice, reason: str, **kwargs) -> None:
     ticket = Ticket.objects.filter(thread_id=(notice or run).thread_id).first()
     if ticket is None:
         return
-    services.ticket_handed_off(ticket=ticket, reason=reason)
     notifications.handed_off(ticket.pk, reason)
     if notice is not None:
         notifications.reply_published(notice.pk)

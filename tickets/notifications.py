@@ -1,7 +1,10 @@
-"""Email notifications. Each takes ids, reads committed rows, and sends with Django's email.
+"""Staff notifications, and the signal that a person published a reply.
 
-A customer is only ever emailed a message that passes Message.objects.public(): internal notes
-and drafts cannot reach an inbox.
+Each function takes ids and reads committed rows. Staff mail is sent by a Celery task with
+retries (tickets.tasks.send_staff_mail), never inside the caller's step: an SMTP outage must not
+slow or undo a run. Customers' mail is the email channel's (mail/): it listens to
+tickets.signals.reply_published and to the engine's reply_created, and only ever emails a message
+that passes Message.objects.public(), so internal notes and drafts cannot reach an inbox.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.urls import reverse
 
 from assistants.models import Message
 from config import parsing
 from tickets.models import Ticket
+from tickets.signals import reply_published as reply_published_signal
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -25,11 +28,16 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
     recipients = [r for r in recipients if r]
     if not recipients:
         return
-    subject = parsing.one_line(subject)  # a subject stored before CR/LF were normalised away
+    _queue(parsing.one_line(subject), body, recipients)  # a subject stored before CR/LF were normalised away
+
+
+def _queue(subject: str, body: str, recipients: list[str]) -> None:
+    from tickets import tasks
+
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
-    except Exception as exc:  # noqa: BLE001 - a mail server outage must not undo the reply
-        logger.error("could not send %r to %s: %s: %s", subject, recipients, type(exc).__name__, exc, exc_info=True)
+        tasks.send_staff_mail.delay(subject, body, recipients)
+    except Exception:  # noqa: BLE001 - a broker outage must not undo the action that notifies
+        logger.exception("broker unavailable: staff mail %r to %s not queued", subject, recipients)
 
 
 def _link(name: str, ticket: Ticket) -> str:
@@ -37,24 +45,9 @@ def _link(name: str, ticket: Ticket) -> str:
 
 
 def reply_published(message_id: int) -> None:
-    message = Message.objects.public().filter(pk=message_id, role=Message.Role.ASSISTANT).first()
-    if message is None:
-        return
-    ticket = Ticket.objects.select_related("customer").filter(thread_id=message.thread_id).first()
-    if ticket is None:
-        return
-    site = settings.SITE_URL.rstrip("/")
-    articles = [c for c in (message.metadata or {}).get("citations", []) if c.get("slug")]
-    cited = "".join(f"- {c['title']}: {site}{reverse('help:article', args=[c['slug']])}\n" for c in articles)
-    body = (
-        f"Hello {ticket.customer.get_short_name() or ticket.customer.email},\n\n"
-        f"There is a new reply on your ticket {ticket.reference} ({ticket.subject}):\n\n"
-        f"{message.body}\n\n"
-        + (f"From our help center:\n{cited}\n" if cited else "")
-        + f"Reply or follow the ticket here: {_link('portal:ticket', ticket)}\n"
-        f"Help center: {site}{reverse('help:index')}\n"
-    )
-    _send(f"[{ticket.reference}] New reply: {ticket.subject}", body, [ticket.customer.email])
+    """A person published a reply (a staff reply, an approved draft): tell the channels."""
+    if Message.objects.public().filter(pk=message_id, role=Message.Role.ASSISTANT).exists():
+        reply_published_signal.send(sender=Ticket, message_id=message_id)
 
 
 def _staff_recipients(ticket: Ticket) -> list[str]:

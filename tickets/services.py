@@ -38,7 +38,8 @@ RESERVED_METADATA_KEYS = (
 # --- people --------------------------------------------------------------------------------
 
 
-def customer_create(*, email: str, password: str, first_name: str = "", is_premium: bool = False) -> User:
+def customer_create(*, email: str, password: str | None, first_name: str = "", is_premium: bool = False) -> User:
+    """password=None: a customer who wrote by email, with no password until they set one."""
     user = User.objects.create_user(
         username=email, email=email, password=password, first_name=parsing.one_line(first_name)[:150]
     )
@@ -167,8 +168,11 @@ def _attach(message: Message, files) -> None:
 
 
 @transaction.atomic
-def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
-    """Open a ticket with its first message; the assistant is asked on commit."""
+def ticket_open(
+    *, customer: User, subject: str, body: str, files=(), metadata: dict | None = None, request_run: bool = True
+) -> Ticket:
+    """Open a ticket with its first message; the assistant is asked on commit.
+    request_run=False (automatic or capped inbound mail): the message is recorded, no run is asked."""
     validate_uploads(files)
     profile = CustomerProfile.objects.filter(user=customer).first()
     thread = assistant.thread_create()
@@ -181,23 +185,33 @@ def ticket_open(*, customer: User, subject: str, body: str, files=()) -> Ticket:
         language_preference=(profile.language if profile else "") or "",
         last_message_preview=body.strip()[:140],
     )
-    message = assistant.message_add(thread=thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    message = assistant.message_add(
+        thread=thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
+    )
     _attach(message, files)
-    assistant.run_request(thread=thread)
+    if request_run:
+        assistant.run_request(thread=thread)
     return ticket
 
 
 @transaction.atomic
-def customer_reply(*, ticket: Ticket, customer: User, body: str, files=()) -> Message:
+def customer_reply(
+    *, ticket: Ticket, customer: User, body: str, files=(), metadata: dict | None = None, request_run: bool = True
+) -> Message:
+    """request_run=False (an out-of-office reply, say): recorded for staff; no run is asked and the
+    ticket keeps its status."""
     if ticket.customer_id != customer.pk:
         raise PermissionDenied("Not your ticket.")
     validate_uploads(files)
-    message = assistant.message_add(thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer)
+    message = assistant.message_add(
+        thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
+    )
     _attach(message, files)
-    if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
+    if request_run and ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
         _set_status(ticket, Ticket.Status.OPEN, by=customer, reason="The customer replied.")
     _touch(ticket, body)
-    assistant.run_request(thread=ticket.thread)
+    if request_run:
+        assistant.run_request(thread=ticket.thread)
     return message
 
 
@@ -306,6 +320,20 @@ def _name(user: User) -> str:
 def run_stop(*, run: Run, staff: User) -> bool:
     """Staff stop the assistant's run from the ticket page; the customer's turn is theirs now."""
     return assistant.run_cancel(run=run, by=staff, reason=f"Stopped by {_name(staff)}.")
+
+
+@transaction.atomic
+def system_note(*, ticket: Ticket, body: str, metadata: dict | None = None) -> Message:
+    """An internal note written by the help desk itself (a held mail, a bounce): staff only."""
+    message = assistant.message_add(
+        thread=ticket.thread,
+        role=Message.Role.DEVELOPER,
+        body=body.strip(),
+        visibility=Message.Visibility.INTERNAL,
+        metadata=metadata,
+    )
+    _touch(ticket)
+    return message
 
 
 def ask_assistant(*, ticket: Ticket, staff: User) -> Run | None:
