@@ -59,6 +59,17 @@ def staff(client):
 
 
 @pytest.fixture
+def lead(client):
+    """A support lead (the group the roles migration made), logged in with the test client."""
+    from django.contrib.auth.models import Group
+
+    user = StaffFactory(username="lead@example.com")
+    user.groups.add(Group.objects.get(name="Support lead"))
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
 def customer():
     return CustomerFactory()
 

@@ -2,23 +2,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from assistants.models import Run
-from tests.factories import StaffFactory, open_ticket
+from tests.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
 RUNS = "admin:assistants_run_changelist"
-
-
-@pytest.fixture
-def lead(client):
-    user = StaffFactory()
-    user.groups.add(Group.objects.get(name="Support lead"))
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:tickets_ticket_changelist"
 THREADS = "admin:assistants_thread_changelist"
-
-
-@pytest.fixture
-def lead(client):
-    user = StaffFactory(username="lead@example.com")
-    user.groups.add(Group.objects.get(name="Support lead"))
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import base64
 import logging
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.django_db
 
 DEEP = "[" * 3000 + "]" * 3000
 HUGE = "9" * 30
-
-
-@pytest.fixture
-def lead(client):
-    user = StaffFactory(username="lead@example.com")
-    user.groups.add(Group.objects.get(name="Support lead"))
-    client.force_login(user)
-    return user
 
 
 # --- the parser ----------------------------------------------------------------------------
