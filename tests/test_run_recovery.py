@@ -243,3 +243,25 @@ def test_every_writer_locks_the_thread_before_the_run(emu):
     with CaptureQueriesContext(connection) as cancel:
         services.run_cancel(run=run)
     assert order([q["sql"] for q in cancel.captured_queries])[:2] == ["thread", "run"]
+
+
+def test_recovery_keeps_only_what_follows_the_anchor_even_if_the_server_ignores_the_cursor(emu, drain, monkeypatch):
+    """Anchored on position: with a server that answers every item for `after=`, the earlier turn's
+    answer (the same words) is still never adopted."""
+    from tests.emulator import state as emulator_state
+
+    emu.configure(auto_complete=True)
+    ticket = open_ticket(body="thanks")
+    drain()
+    original = emulator_state.paginate
+
+    def ignore_the_cursor(items, query, default_order="desc"):
+        return original(items, {k: v for k, v in query.items() if k != "after"}, default_order)
+
+    monkeypatch.setattr(emulator_state, "paginate", ignore_the_cursor)
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="thanks")
+    emu.fail_next(path_prefix=RESPONSES, method="POST", status=500)  # ambiguous, yet nothing was processed
+    step(ticket)
+    drain()
+    assert len(created_responses(emu)) == 2  # the second turn was sent, not matched to the first
+    assert replies(ticket).count() == 2

@@ -33,7 +33,12 @@ def items_after_anchor(client, thread) -> list | None:
     params = {"order": "asc", "limit": 100}
     if after:
         params["after"] = after
-    return list(client.conversations.items.list(thread.remote_id, **params))
+    items = list(client.conversations.items.list(thread.remote_id, **params))
+    ids = [getattr(i, "id", None) for i in items]
+    if after and after in ids:
+        # A server that ignored the cursor: only what follows the anchor is the lost request's.
+        items = items[ids.index(after) + 1 :]
+    return items
 
 
 def lost_answer(client, ctx: RunContext, *, model: str) -> StepResult | None:
