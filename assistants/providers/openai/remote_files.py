@@ -49,9 +49,12 @@ def remote_name(attachment: Attachment) -> str:
 def find_uploaded(client, attachment: Attachment) -> str:
     """A file an earlier, lost upload of this attachment left at the provider ("" if none)."""
     wanted = remote_name(attachment)
-    for uploaded in client.files.list(purpose="user_data", order="desc", limit=100):
-        if getattr(uploaded, "filename", "") == wanted:
-            return uploaded.id
+    try:
+        for uploaded in client.files.list(purpose="user_data", order="desc", limit=100):
+            if getattr(uploaded, "filename", "") == wanted:
+                return uploaded.id
+    except Exception as exc:  # noqa: BLE001 - looking is an optimisation: uploading again only costs a file
+        logger.info("could not look for an earlier upload of attachment %s: %s", attachment.pk, exc)
     return ""
 
 
