@@ -59,6 +59,18 @@ GROUPS = {
     "app": "app apps application android iphone ios mobile",
     "account": "account profile konto profil compte perfil cuenta",
     "deliverytime": "arrive arrives arrival|how long|wie lange|combien de temps|cuánto tarda",
+    # Billing words any subscription or invoicing product's customers use.
+    "plan": "plan plans subscription subscriptions tier tiers upgrade downgrade abo abonnement tarif "
+    "formule suscripción",
+    "pay": "pay pays paid paying payment payments debit debited zahlen zahlung bezahlen bezahlt payer paiement "
+    "payé pagar pago pagado",
+    "tax": "tax taxes vat gst steuer steuern mwst umsatzsteuer taxe taxes tva impuesto impuestos iva|sales tax",
+    "quote": "quote quotes quotation quotations estimate estimates proposal angebot kostenvoranschlag devis "
+    "presupuesto cotización",
+    "reminder": "reminder reminders dunning unpaid outstanding mahnung erinnerung relance rappel recordatorio",
+    "export": "export exports download downloads csv excel spreadsheet herunterladen exportieren télécharger "
+    "exporter descargar exportar",
+    "currency": "currency currencies euro euros dollar dollars pound pounds währung devise devises moneda monedas",
 }
 
 WORDS: dict[str, str] = {}
