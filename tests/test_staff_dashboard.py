@@ -45,7 +45,9 @@ def test_dashboard_figures(client, staff, drain):
     assert round(d.first_response_median) == 2 * 3600
     assert round(d.resolution_avg) == 2 * 3600
     assert d.cost_this_week == Decimal("0.75")
-    assert d.opened_per_day[-1][1] == 3
+    # Two of the three were moved a few hours back, which near midnight is yesterday: count the last two days.
+    assert d.opened_per_day[-2][1] + d.opened_per_day[-1][1] == 3
+    assert d.opened_per_day[-1][0] == timezone.localtime(now).date()
     html = response.content.decode()
     assert "<svg" in html and "$0.75" in html and "2.0 h" in html
 
