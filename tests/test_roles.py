@@ -82,8 +82,8 @@ def test_run_admin_is_read_only_even_for_a_lead(client):
     assert client.post(reverse("admin:assistants_run_delete", args=[run.pk]), {"post": "yes"}).status_code == 403
 
 
-def test_seed_demo_gives_the_demo_staff_their_groups_and_no_superuser(capsys):
-    call_command("seed_demo")
+def test_seed_demo_gives_the_demo_staff_their_groups_and_no_superuser(capsys, without_embeddings):
+    call_command("seed_demo")  # lexical only: embedding the demo articles takes ~40 s and is not what this checks
     lead = User.objects.get(username="lead@example.com")
     agent = User.objects.get(username="agent@example.com")
     assert list(lead.groups.values_list("name", flat=True)) == ["Support lead"]
