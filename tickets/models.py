@@ -176,12 +176,26 @@ class AssistantReply(models.Model):
         CLOSED = "closed", "Closed at the customer's request"
         OTHER = "other", "Other"
 
+    class Review(models.TextChoices):
+        NONE = "", "Not reviewed"
+        APPROVED = "approved", "Approved as is"
+        EDITED = "edited", "Approved after edits"
+        DISCARDED = "discarded", "Discarded by a person"
+        SUPERSEDED = "superseded", "Replaced by a newer draft"
+
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="assistant_replies")
     message_id = models.BigIntegerField(unique=True)
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     confidence = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True)
     published = models.BooleanField(default=True)
+    # What a person did with it when it was held as a draft (empty: published at once, or pending).
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True, default="")
+    # Word-level Levenshtein distance between the draft and what was sent (edited drafts only).
+    edit_distance = models.PositiveIntegerField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

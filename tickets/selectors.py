@@ -271,7 +271,7 @@ def ticket_for_staff(pk: int, *, user) -> Ticket | None:
 def _messages(thread_id: int):
     return (
         Message.objects.filter(thread_id=thread_id)
-        .select_related("author")
+        .select_related("author", "published_by")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
     )
 
@@ -445,6 +445,12 @@ class Dashboard:
     assistant_outcomes: dict[str, int] = field(default_factory=dict)
     deflections: int = 0
     satisfied: int = 0  # rated 4 or more
+    # Draft acceptance: what people did with the assistant's held drafts (replies in the window).
+    drafts_approved: int = 0  # sent as written
+    drafts_edited: int = 0  # sent after edits
+    drafts_discarded: int = 0  # thrown away by a person
+    drafts_superseded: int = 0  # replaced by a newer draft before anyone looked
+    mean_edit_distance: float | None = None  # words changed (Levenshtein on words), edited drafts only
 
     @property
     def assistant_turns(self) -> int:
@@ -575,13 +581,21 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
     opened = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0)) for i in range(14)]
     by_status = [(value, label, by_status_n.get(value, 0)) for value, label in Ticket.Status.choices]
     window = now - timedelta(days=days)
-    outcomes = dict(
+    outcomes: dict[str, int] = {}
+    reviews: dict[str, int] = {}
+    edit_total = 0
+    # One query: the replies in the window by outcome and by what a person did with the draft.
+    for outcome, review, n, distance in (
         AssistantReply.objects.order_by()
         .filter(created_at__gte=window)
-        .values("outcome")
-        .annotate(n=Count("*"))
-        .values_list("outcome", "n")
-    )
+        .values("outcome", "review")
+        .annotate(n=Count("*"), distance=Sum("edit_distance"))
+        .values_list("outcome", "review", "n", "distance")
+    ):
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+        reviews[review] = reviews.get(review, 0) + n
+        edit_total += distance or 0
+    edited = reviews.get(AssistantReply.Review.EDITED, 0)
     deflections = Deflection.objects.filter(created_at__gte=window).count()
     return Dashboard(
         by_status=by_status,
@@ -600,6 +614,11 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
         runs_this_week=cost["runs"],
         opened_per_day=opened,
         assistant_outcomes=outcomes,
+        drafts_approved=reviews.get(AssistantReply.Review.APPROVED, 0),
+        drafts_edited=edited,
+        drafts_discarded=reviews.get(AssistantReply.Review.DISCARDED, 0),
+        drafts_superseded=reviews.get(AssistantReply.Review.SUPERSEDED, 0),
+        mean_edit_distance=edit_total / edited if edited else None,
         deflections=deflections,
         satisfied=times["satisfied"],
     )
