@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import staff
+from tickets.views import people, staff
 
 app_name = "staff"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
     path("drafts/<id:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("runs/<id:pk>/retry/", staff.run_retry, name="run_retry"),
     path("runs/<id:pk>/stop/", staff.run_stop, name="run_stop"),
+    path("people/", people.people_list, name="people"),
+    path("people/<id:pk>/role/", people.person_role, name="person_role"),
+    path("people/<id:pk>/active/", people.person_active, name="person_active"),
 ]
