@@ -1,6 +1,7 @@
 // Keyboard shortcuts for the staff workspace. No shortcut fires while typing in a field (or with
 // Ctrl, Alt or Cmd held); the one exception is Ctrl/Cmd+Enter in a draft, which approves it.
-// Loaded as a static file (the CSP allows no inline scripts).
+// The composer's saved-reply picker lives here too. Loaded as a static file (the CSP allows no
+// inline scripts).
 (function () {
   "use strict";
 
@@ -12,7 +13,7 @@
     ["a", "Approve and send the assistant's draft"],
     ["e", "Edit the assistant's draft"],
     ["d", "Discard the assistant's draft"],
-    ["/", "Insert a saved reply (in an empty reply box, or from anywhere)"],
+    ["/", "Insert a saved reply (from the page, or typed in an empty reply box)"],
     ["?", "Show or hide this list"],
     ["Esc", "Close this list or the saved replies"],
   ];
@@ -143,13 +144,86 @@
     return true;
   }
 
+  // --- saved replies: the composer's picker (templates/staff/canned_picker.html) ------------------
+  var insertAt = null; // where the text goes: the reply box's selection when the picker opened
+
   function canned() {
-    // The saved-replies picker (canned.js) listens for this event.
-    var form = document.getElementById("composer");
-    if (!form) return false;
-    form.dispatchEvent(new CustomEvent("canned:open", { bubbles: true }));
+    var opener = document.querySelector("[data-canned-open]");
+    if (!opener) return false;
+    var body = document.querySelector("#composer textarea[name=body]");
+    insertAt = body ? [body.selectionStart, body.selectionEnd] : null;
+    var open = document.querySelector("#canned-picker [data-canned-search]");
+    if (open) open.focus(); else opener.click();
     return true;
   }
+
+  function closeCanned(focusBody) {
+    var slot = document.getElementById("canned-slot");
+    if (slot) slot.innerHTML = "";
+    insertAt = null;
+    var body = document.querySelector("#composer textarea[name=body]");
+    if (focusBody && body) body.focus();
+  }
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || ""; }
+    catch (e) { return ""; }
+  }
+
+  function useCanned(url) {
+    fetch(url, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("saved reply: " + response.status);
+        return response.text();
+      })
+      .then(function (text) {
+        var body = document.querySelector("#composer textarea[name=body]");
+        if (!body) return;
+        var at = insertAt || [body.value.length, body.value.length];
+        body.value = body.value.slice(0, at[0]) + text + body.value.slice(at[1]);
+        closeCanned(true);
+        var end = at[0] + text.length;
+        body.setSelectionRange(end, end);
+        body.dispatchEvent(new Event("input", { bubbles: true }));
+      })
+      .catch(function () { closeCanned(true); });
+  }
+
+  document.addEventListener("click", function (event) {
+    var use = event.target.closest && event.target.closest("[data-canned-use]");
+    if (use) { event.preventDefault(); useCanned(use.getAttribute("data-canned-use")); return; }
+    if (event.target.closest && event.target.closest("[data-canned-close]")) { closeCanned(true); return; }
+    var opener = event.target.closest && event.target.closest("[data-canned-open]");
+    if (opener && insertAt === null) {
+      var body = document.querySelector("#composer textarea[name=body]");
+      insertAt = body ? [body.selectionStart, body.selectionEnd] : null;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "canned-slot") {
+      var search = event.target.querySelector("[data-canned-search]");
+      if (search) search.focus();
+    }
+  });
+
+  // In the picker: Enter takes the first result (and never submits the reply), Esc closes it.
+  document.addEventListener("keydown", function (event) {
+    var search = event.target.closest && event.target.closest("[data-canned-search]");
+    if (search && event.key === "Enter") {
+      event.preventDefault();
+      var first = document.querySelector("#canned-results [data-canned-use]");
+      if (first) useCanned(first.getAttribute("data-canned-use"));
+    } else if (event.target.closest && event.target.closest("#canned-picker") && event.key === "Escape") {
+      event.preventDefault();
+      closeCanned(true);
+    } else if (event.key === "/" && event.target.matches && event.target.matches("#composer textarea[name=body]") &&
+               event.target.value.trim() === "") {
+      // "/" in an empty reply box opens the picker instead of typing a slash.
+      event.preventDefault();
+      canned();
+    }
+  }, true);
 
   var ACTIONS = {
     j: function () { return move(1); },
