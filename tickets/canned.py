@@ -41,7 +41,7 @@ def unknown_placeholders(text: str) -> list[str]:
 def validate_placeholders(text: str) -> None:
     unknown = unknown_placeholders(text)
     if unknown:
-        known = ", ".join("{{ %s }}" % name for name in PLACEHOLDERS)
+        known = ", ".join("{{ " + name + " }}" for name in PLACEHOLDERS)
         raise ValidationError(
             f"Unknown placeholder{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. Use one of: {known}."
         )
