@@ -145,3 +145,28 @@ def test_d_discards_the_draft_from_the_keyboard(open_as, drain, settings):
     page.keyboard.press("d")
     expect(page.locator(".msg-draft")).to_have_count(0)
     assert Message.objects.get(pk=draft.pk).draft_state == Message.DraftState.DISCARDED
+
+
+def test_slash_in_an_empty_reply_box_opens_the_saved_replies_and_inserts_one(open_as, settings):
+    from tickets.models import CannedReply
+
+    settings.HELPDESK_DEFAULT_AI_MODE = Ticket.AIMode.OFF
+    ticket = open_ticket(customer=CustomerFactory(first_name="Carol"), subject="Parcel", body="Where is it?")
+    CannedReply.objects.create(title="Greeting", body="Hello {{ customer_first_name }}, about {{ ticket_reference }}:")
+    CannedReply.objects.create(title="Customs forms", body="Customs need a form.")
+    page = open_as(StaffFactory())
+    page.goto(f"/staff/tickets/{ticket.pk}/")
+    body = page.locator("#composer textarea[name=body]")
+    body.click()
+    page.keyboard.type("/")
+    search = page.get_by_role("searchbox", name="Search saved replies")
+    expect(search).to_be_focused()
+    expect(body).to_have_value("")  # the slash opened the picker, it typed nothing
+    search.fill("greet")
+    expect(page.locator("#canned-results")).not_to_contain_text("Customs")
+    page.keyboard.press("Enter")  # takes the first result, never sends the reply
+    expect(body).to_have_value(f"Hello Carol, about {ticket.reference}:")
+    expect(body).to_be_focused()
+    expect(page.locator("#canned-picker")).to_have_count(0)
+    assert CannedReply.objects.get(title="Greeting").usage_count == 1
+    assert not Message.objects.filter(thread=ticket.thread, role=Message.Role.ASSISTANT).exists()
