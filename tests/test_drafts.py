@@ -64,6 +64,20 @@ def test_quick_customer_messages_on_a_held_ticket_leave_one_pending_draft(drain)
     assert sorted(reviews).count(AssistantReply.Review.SUPERSEDED) == superseded.count()
 
 
+def test_a_published_reply_also_replaces_a_pending_draft(drain):
+    ticket = open_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(ai_mode=Ticket.AIMode.DRAFT)
+    drain()
+    old = Message.objects.drafts().get(thread=ticket.thread)
+    Ticket.objects.filter(pk=ticket.pk).update(ai_mode=Ticket.AIMode.AUTO)
+    services.customer_reply(ticket=ticket, customer=ticket.customer, body="Any news on my parcel?")
+    drain()
+    old.refresh_from_db()
+    assert old.draft_state == Message.DraftState.DISCARDED
+    assert old.metadata["discard_code"] == "superseded"
+    assert not Message.objects.drafts().filter(thread=ticket.thread).exists()
+
+
 def test_a_superseded_draft_shows_with_its_reason_on_the_staff_page(drain, client):
     staff = StaffFactory()
     ticket = open_ticket()
