@@ -55,6 +55,8 @@ STAFF_REQUEST_NOTE = (
     "A member of staff asks you for a suggested reply to the customer's latest messages. It is shown to "
     "them as a draft before anything reaches the customer."
 )
+STAFF_ASKED_HOLD = "Asked by staff: a suggestion for a person to review, never sent by itself."
+SUPERSEDED_REASON = "superseded by a newer reply"
 # Steps that need no waiting (running the tools and handing their outputs back) follow each other
 # in the same task, each with its own claim; a wait is always a rescheduled task.
 MAX_STEPS_PER_TASK = 4
@@ -443,7 +445,7 @@ class LeasedStep:
             policy = thread_policy.for_thread(thread)
             if not policy.owned:
                 raise OwnerGone
-            held = result.hold_reason or _held_reason(thread, policy)
+            held = result.hold_reason or _held_reason(thread, policy, run)
             finished = self.release(
                 status=Run.Status.COMPLETED,
                 finished_at=Now(),
@@ -458,6 +460,7 @@ class LeasedStep:
                 self._keep_late_answer(thread, text, result)
                 return Outcome.LEASE_LOST
             run.status = Run.Status.COMPLETED
+            supersede_drafts(thread, by_run=run)
             seq = thread.message_count + 1
             message = Message.objects.create(
                 thread=thread,
@@ -552,8 +555,11 @@ class LeasedStep:
         return Outcome(status)
 
 
-def _held_reason(thread: Thread, policy) -> str:
-    """Why a reply waits for a person rather than going out (empty: it goes out)."""
+def _held_reason(thread: Thread, policy, run: Run) -> str:
+    """Why a reply waits for a person rather than going out (empty: it goes out). The one rule for
+    "Ask the assistant": a run a person asked for is a suggestion for them, whatever the AI mode."""
+    if run.trigger == Run.Trigger.STAFF:
+        return STAFF_ASKED_HOLD
     if policy.reply_mode != "auto":
         return policy.reason or "AI mode is draft: a person approves replies."
     cap = settings.ASSISTANT_MAX_REPLIES_PER_TURN
@@ -561,6 +567,24 @@ def _held_reason(thread: Thread, policy) -> str:
     if sent >= cap:
         return f"Held as a draft: the assistant already sent {sent} replies since the customer wrote (cap {cap})."
     return ""
+
+
+def supersede_drafts(thread: Thread, *, by_run: Run) -> int:
+    """A ticket has at most one pending draft: the reply `by_run` is about to write replaces any
+    draft still waiting (discarded, never published; staff see it with the reason). Called under
+    the thread's lock, in the transaction that writes the new reply."""
+    count = 0
+    for old in Message.objects.drafts().filter(thread_id=thread.pk).select_for_update():
+        old.draft_state = Message.DraftState.DISCARDED
+        old.metadata = {
+            **old.metadata,
+            "discarded_reason": SUPERSEDED_REASON,
+            "discard_code": "superseded",
+            "superseded_by_run": by_run.pk,
+        }
+        old.save(update_fields=["draft_state", "metadata"])
+        count += 1
+    return count
 
 
 def _replies_this_turn(thread: Thread) -> int:

@@ -294,11 +294,22 @@ class Builder:
         ]  # fmt: skip
 
 
+# NOT NULL columns added after the seeder was written (Django sets no database defaults): one
+# constant each, the value a new row gets.
+CONSTANT_COLS = {
+    "assistants_thread": {"remote_state": "{}"},
+    "assistants_message": {"kind": ""},
+    "assistants_run": {"input_seq": 0, "ambiguous": False},
+}
+
+
 def _copy(table: str, cols: list[str], rows: list) -> None:
     raw = connection.connection
+    constants = CONSTANT_COLS.get(table, {})
+    cols = [*cols, *constants]
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row([*row, *constants.values()])
 
 
 def _flush(batch: Batch) -> None:

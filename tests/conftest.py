@@ -157,3 +157,8 @@ def jobs(request, monkeypatch):
             notifications, "_queue", lambda *args: calls.append(("tickets.tasks.send_staff_mail", args))
         )
     return calls
+
+
+# The browser fixtures (one chromium per session for every browser test module), registered here
+# once: a module that re-exported them would start a second Playwright inside the first one's loop.
+from tests.browser import chromium, live_server, open_as  # noqa: E402, F401

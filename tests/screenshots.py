@@ -12,7 +12,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from assistants.models import Message
-from tests import browser as fixtures
 from tests.browser import SCREENSHOTS_DIR
 from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_ticket
 from tests.test_browser import REFUND_ARTICLE
@@ -20,8 +19,6 @@ from tickets import services
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-chromium, live_server, open_as = fixtures.chromium, fixtures.live_server, fixtures.open_as
 
 
 def test_screenshots_of_the_main_pages(open_as, settings, drain):

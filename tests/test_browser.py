@@ -14,15 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from assistants.models import Message
-from tests import browser as fixtures
 from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_ticket
 from tests.knowledge_base import make_knowledge_base
 from tests.worker import wait_until
 from tickets import services
 from tickets.models import Deflection, Ticket
-
-# The browser fixtures, made visible to this module's tests.
-chromium, live_server, open_as = fixtures.chromium, fixtures.live_server, fixtures.open_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,17 +82,22 @@ def test_staff_approve_an_edited_draft_and_the_customer_sees_the_edited_text(ope
     assert draft.body not in customer_page.content()  # an unapproved draft never reaches the portal
     set_marker(customer_page)
 
-    staff_page = open_as(StaffFactory())
+    staff_page = open_as(StaffFactory(first_name="Dana", last_name="Reyes"))
     staff_page.goto(f"/staff/tickets/{ticket.pk}/")
     edited = "Your refund of 42 EUR was approved today; it reaches your card within five working days."
     staff_page.get_by_label("Draft reply").fill(edited)
     staff_page.get_by_role("button", name="Approve and send").click()
-    expect(staff_page.locator(".msg-assistant").filter(has_text="42 EUR")).to_be_visible()
+    sent = staff_page.locator(".msg-assistant").filter(has_text="42 EUR")
+    expect(sent).to_be_visible()
+    expect(sent).to_contain_text("Drafted by the assistant, edited by Dana Reyes")
     expect(staff_page.locator(".msg-draft")).to_have_count(0)
 
-    # The open portal page polls while a person is expected to answer; the approval arrives live.
-    published = customer_page.locator(".portal-message-assistant")
+    # The open portal page polls while a person is expected to answer; the approval arrives live,
+    # under the name of the agent who sent it.
+    published = customer_page.locator(".portal-message-staff")
     expect(published).to_contain_text("42 EUR was approved today", timeout=LIVE)
+    expect(published.locator(".portal-message-meta")).to_contain_text("Dana")
+    expect(customer_page.locator(".portal-message-assistant")).to_have_count(0)
     assert draft.body not in customer_page.content()
     assert_not_reloaded(customer_page)
     assert Message.objects.get(pk=draft.pk).body == edited

@@ -36,7 +36,8 @@ from assistants.admin import (
 from assistants.models import Attachment, Run, Thread
 from config import parsing
 from tickets import accounts, services
-from tickets.models import CustomerProfile, FlagChange, Ticket
+from tickets.forms.canned import CannedReplyAdminForm
+from tickets.models import CannedReply, CustomerProfile, FlagChange, Ticket
 
 User = get_user_model()
 REFERENCE = re.compile(r"^\s*[Tt]-?(\d{1,12})\s*$")
@@ -562,3 +563,20 @@ class CustomerProfileAdmin(admin.ModelAdmin):
     list_filter = ["is_premium", "language"]
     list_select_related = ["user"]
     search_fields = ["user__email", "company"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Saved replies: shared (no owner) or personal. The placeholders are checked when saved."""
+
+    form = CannedReplyAdminForm
+    list_display = ["title", "owner", "usage_count", "last_used_at", "updated_at"]
+    list_filter = [("owner", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "body"]
+    readonly_fields = ["usage_count", "last_used_at", "created_by", "created_at", "updated_at"]
+    raw_id_fields = ["owner"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

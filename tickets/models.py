@@ -176,12 +176,26 @@ class AssistantReply(models.Model):
         CLOSED = "closed", "Closed at the customer's request"
         OTHER = "other", "Other"
 
+    class Review(models.TextChoices):
+        NONE = "", "Not reviewed"
+        APPROVED = "approved", "Approved as is"
+        EDITED = "edited", "Approved after edits"
+        DISCARDED = "discarded", "Discarded by a person"
+        SUPERSEDED = "superseded", "Replaced by a newer draft"
+
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="assistant_replies")
     message_id = models.BigIntegerField(unique=True)
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     confidence = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True)
     published = models.BooleanField(default=True)
+    # What a person did with it when it was held as a draft (empty: published at once, or pending).
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True, default="")
+    # Word-level Levenshtein distance between the draft and what was sent (edited drafts only).
+    edit_distance = models.PositiveIntegerField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -202,3 +216,38 @@ class Deflection(models.Model):
 
     def __str__(self) -> str:
         return f"Deflection {self.pk} ({self.article_id})"
+
+
+class CannedReply(models.Model):
+    """A saved reply staff insert from the composer: shared (owner empty, managed by leads) or an
+    agent's own. Placeholders such as {{ customer_first_name }} are filled in when it is inserted
+    (tickets.canned)."""
+
+    title = models.CharField(max_length=120)
+    body = models.TextField(max_length=5000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        help_text="Empty: shared with all staff. Otherwise only this person sees it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    usage_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None

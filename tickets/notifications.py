@@ -31,6 +31,11 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
     _queue(parsing.one_line(subject), body, recipients)  # a subject stored before CR/LF were normalised away
 
 
+def mail_staff(subject: str, body: str, recipients: list[str]) -> None:
+    """Mail to people on the staff (an invitation, a notification), sent by the task with retries."""
+    _send(subject, body, recipients)
+
+
 def _queue(subject: str, body: str, recipients: list[str]) -> None:
     from tickets import tasks
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -77,20 +78,49 @@ def body_vector() -> SearchVector:
     return SearchVector("body", config=SEARCH_CONFIG)
 
 
+# "T-6", "t6", "#6": a ticket reference (only that ticket, whatever the status filter says);
+# a bare "6" is the reference or text (an order number in a message).
+REFERENCE = re.compile(r"^(?:#|t-?)(\d{1,12})$", re.IGNORECASE)
+NUMBER = re.compile(r"^\d{1,12}$")
+
+
+def search_reference(words: str) -> int | None:
+    """The ticket number a query names with a reference ("T-6", "#6"), else None."""
+    match = REFERENCE.match(words.strip())
+    return int(match.group(1)) if match else None
+
+
+def _customer_match(words: str) -> Q:
+    """Customers by the start of their email, first or last name ("carol", "carol@ex", "Carol Di").
+    Prefix matches only: PostgreSQL answers them from the UPPER(...) pattern indexes of migration
+    0007, whatever the number of customers."""
+    match = Q(email__istartswith=words) | Q(first_name__istartswith=words) | Q(last_name__istartswith=words)
+    parts = words.split()
+    if len(parts) == 2:
+        match |= Q(first_name__istartswith=parts[0], last_name__istartswith=parts[1])
+    return match
+
+
 def _search(qs, words: str):
     words = words.strip()[:200]
     if not words:
         return qs
+    number = search_reference(words)
+    if number is not None:
+        return qs.filter(pk=number)
+    also = Q(customer_id__in=User.objects.filter(_customer_match(words)).values("pk"))
+    if NUMBER.match(words):
+        also |= Q(pk=int(words))
     if connection.vendor == "postgresql":
         query = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
         # EXISTS rather than IN: PostgreSQL may then check each ticket it walks in inbox order
         # (cheap when a common word matches most tickets) or hash the GIN matches (rare words).
         by_subject = Exists(Ticket.objects.annotate(sv=subject_vector()).filter(sv=query, pk=OuterRef("pk")))
         by_body = Exists(Message.objects.annotate(sv=body_vector()).filter(sv=query, thread_id=OuterRef("thread_id")))
-        return qs.filter(by_subject | by_body)
+        return qs.filter(also | by_subject | by_body)
     # SQLite (development): a plain substring match is good enough for a few thousand rows.
     by_body = Message.objects.filter(body__icontains=words).values("thread_id")
-    return qs.filter(Q(subject__icontains=words) | Q(thread_id__in=by_body))
+    return qs.filter(also | Q(subject__icontains=words) | Q(thread_id__in=by_body))
 
 
 # --- the inbox -------------------------------------------------------------------------------
@@ -98,6 +128,8 @@ def _search(qs, words: str):
 
 def inbox_queryset(filters: InboxFilters, *, user) -> QuerySet:
     qs = Ticket.objects.visible_to(user)
+    if search_reference(filters.q) is not None:
+        return _search(qs, filters.q)  # a reference names one ticket: the other filters would only hide it
     if filters.status == "open":
         qs = qs.filter(status__in=Ticket.OPEN_STATUSES)
     elif filters.status != "all":
@@ -271,7 +303,7 @@ def ticket_for_staff(pk: int, *, user) -> Ticket | None:
 def _messages(thread_id: int):
     return (
         Message.objects.filter(thread_id=thread_id)
-        .select_related("author")
+        .select_related("author", "published_by")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
     )
 
@@ -445,6 +477,12 @@ class Dashboard:
     assistant_outcomes: dict[str, int] = field(default_factory=dict)
     deflections: int = 0
     satisfied: int = 0  # rated 4 or more
+    # Draft acceptance: what people did with the assistant's held drafts (replies in the window).
+    drafts_approved: int = 0  # sent as written
+    drafts_edited: int = 0  # sent after edits
+    drafts_discarded: int = 0  # thrown away by a person
+    drafts_superseded: int = 0  # replaced by a newer draft before anyone looked
+    mean_edit_distance: float | None = None  # words changed (Levenshtein on words), edited drafts only
 
     @property
     def assistant_turns(self) -> int:
@@ -575,13 +613,21 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
     opened = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0)) for i in range(14)]
     by_status = [(value, label, by_status_n.get(value, 0)) for value, label in Ticket.Status.choices]
     window = now - timedelta(days=days)
-    outcomes = dict(
+    outcomes: dict[str, int] = {}
+    reviews: dict[str, int] = {}
+    edit_total = 0
+    # One query: the replies in the window by outcome and by what a person did with the draft.
+    for outcome, review, n, distance in (
         AssistantReply.objects.order_by()
         .filter(created_at__gte=window)
-        .values("outcome")
-        .annotate(n=Count("*"))
-        .values_list("outcome", "n")
-    )
+        .values("outcome", "review")
+        .annotate(n=Count("*"), distance=Sum("edit_distance"))
+        .values_list("outcome", "review", "n", "distance")
+    ):
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+        reviews[review] = reviews.get(review, 0) + n
+        edit_total += distance or 0
+    edited = reviews.get(AssistantReply.Review.EDITED, 0)
     deflections = Deflection.objects.filter(created_at__gte=window).count()
     return Dashboard(
         by_status=by_status,
@@ -600,6 +646,11 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
         runs_this_week=cost["runs"],
         opened_per_day=opened,
         assistant_outcomes=outcomes,
+        drafts_approved=reviews.get(AssistantReply.Review.APPROVED, 0),
+        drafts_edited=edited,
+        drafts_discarded=reviews.get(AssistantReply.Review.DISCARDED, 0),
+        drafts_superseded=reviews.get(AssistantReply.Review.SUPERSEDED, 0),
+        mean_edit_distance=edit_total / edited if edited else None,
         deflections=deflections,
         satisfied=times["satisfied"],
     )

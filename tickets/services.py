@@ -18,6 +18,7 @@ from assistants.metadata import validate_metadata
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
 from tickets import notifications, uploads
+from tickets.edit_distance import word_distance
 from tickets.models import AssistantReply, CustomerProfile, Deflection, FlagChange, Ticket, validate_half_step_rating
 
 User = get_user_model()
@@ -289,6 +290,13 @@ def draft_approve(*, message: Message, staff: User, body: str | None = None) -> 
     locked.published_at = now
     locked.published_by = staff
     locked.save(update_fields=["body", "metadata", "draft_state", "published_at", "published_by"])
+    original = locked.metadata.get("original_body")
+    _review(
+        locked,
+        AssistantReply.Review.EDITED if original is not None else AssistantReply.Review.APPROVED,
+        by=staff,
+        edit_distance=word_distance(original, locked.body) if original is not None else None,
+    )
     if ticket.first_response_at is None:
         ticket.first_response_at = now
     if ticket.status == Ticket.Status.NEW:
@@ -307,10 +315,18 @@ def draft_discard(*, message: Message, staff: User) -> Message:
     if locked.draft_state != Message.DraftState.DRAFT:
         raise ValidationError("This draft was already handled.")
     locked.draft_state = Message.DraftState.DISCARDED
-    locked.metadata = {**locked.metadata, "discarded_by": staff.pk}
+    locked.metadata = {**locked.metadata, "discarded_by": staff.pk, "discarded_reason": f"by {_name(staff)}"}
     locked.save(update_fields=["draft_state", "metadata"])
+    _review(locked, AssistantReply.Review.DISCARDED, by=staff)
     assistant.refresh_ai_state(locked.thread)
     return locked
+
+
+def _review(message: Message, review: str, *, by: User | None, edit_distance: int | None = None) -> None:
+    """What a person did with a held draft, for the dashboard's draft acceptance."""
+    AssistantReply.objects.filter(message_id=message.pk).update(
+        review=review, reviewed_by=by, edit_distance=edit_distance, published=review != AssistantReply.Review.DISCARDED
+    )
 
 
 def _name(user: User) -> str:
@@ -455,6 +471,13 @@ def assistant_reply_recorded(*, message: Message, published: bool) -> None:
     ticket = Ticket.objects.filter(thread_id=message.thread_id).select_related("thread").first()
     if ticket is None:
         return
+    # Drafts this reply replaced (the engine discarded them in the reply's transaction).
+    superseded = Message.objects.filter(
+        thread_id=message.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
+    ).values("pk")
+    AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=superseded).update(
+        review=AssistantReply.Review.SUPERSEDED, published=False
+    )
     AssistantReply.objects.get_or_create(
         message_id=message.pk,
         defaults={

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import staff
+from tickets.views import canned, people, staff
 
 app_name = "staff"
 urlpatterns = [
@@ -18,4 +18,13 @@ urlpatterns = [
     path("drafts/<id:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("runs/<id:pk>/retry/", staff.run_retry, name="run_retry"),
     path("runs/<id:pk>/stop/", staff.run_stop, name="run_stop"),
+    path("replies/", canned.reply_list, name="canned"),
+    path("replies/new/", canned.reply_new, name="canned_new"),
+    path("replies/<id:pk>/edit/", canned.reply_edit, name="canned_edit"),
+    path("replies/<id:pk>/delete/", canned.reply_delete, name="canned_delete"),
+    path("tickets/<id:pk>/replies/", canned.picker, name="canned_picker"),
+    path("tickets/<id:pk>/replies/<id:reply_pk>/use/", canned.use, name="canned_use"),
+    path("people/", people.people_list, name="people"),
+    path("people/<id:pk>/role/", people.person_role, name="person_role"),
+    path("people/<id:pk>/active/", people.person_active, name="person_active"),
 ]
