@@ -289,6 +289,8 @@ CELERY_BEAT_SCHEDULE = {
     # Metadata pushes a lost task left dirty, and the knowledge base's vector store (OpenAI only).
     "thread-metadata": {"task": "assistants.tasks.sweep_thread_metadata", "schedule": 60.0},
     "knowledge-base": {"task": "assistants.tasks.sync_knowledge_base", "schedule": 600.0},
+    # Remote copies of removed messages whose delete task was lost.
+    "redactions": {"task": "assistants.tasks.sweep_redactions", "schedule": 120.0},
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},

@@ -168,3 +168,9 @@ class Provider(Protocol):
     def submit_tool_outputs(self, ctx: RunContext, outputs: list[dict]) -> StepResult: ...
 
     def cancel_run(self, run: Run, response_id: str = "") -> None: ...
+
+    def delete_message(self, thread: Thread, message: Message, *, fingerprints: set[str]) -> int:
+        """Delete the remote copies of a removed message (found by its id, or by fingerprints of its
+        text: assistants.redaction.remote_text_matches); returns how many items were deleted.
+        A provider without remote threads deletes nothing."""
+        ...

@@ -83,6 +83,9 @@ class OfflineProvider:
     def cancel_run(self, run, response_id: str = "") -> None:
         return None
 
+    def delete_message(self, thread, message, *, fingerprints: set[str]) -> int:
+        return 0  # the thread lives only in the local database
+
     def _text(self, ctx: RunContext) -> str:
         if ctx.customer_messages:
             return "\n".join(m.body for m in ctx.customer_messages).strip()

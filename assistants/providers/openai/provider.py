@@ -92,6 +92,41 @@ class OpenAIProvider:
             if not is_not_found(exc.__cause__):
                 raise
 
+    def delete_message(self, thread: Thread, message, *, fingerprints: set[str]) -> int:
+        """Delete a removed message's items from every conversation of the thread still held
+        remotely (the current one, and rotated ones, which hold seeded copies): the item with the
+        message's remote id, and any message item whose text matches the fingerprints."""
+        from assistants.redaction import remote_text_matches
+
+        conversations = [thread.remote_id] if thread.remote_id else []
+        conversations += [h["id"] for h in thread.remote_history or [] if h.get("id") and h.get("reason") != "deleted"]
+        deleted = 0
+        for conversation_id in dict.fromkeys(conversations):
+            try:
+                with translated():
+                    found = [
+                        item.id
+                        for item in self.client.conversations.items.list(conversation_id, order="asc", limit=100)
+                        if (message.remote_id and item.id == message.remote_id)
+                        or (
+                            getattr(item, "type", "") == "message"
+                            and remote_text_matches(conv_items.item_text(item), fingerprints)
+                        )
+                    ]
+            except PermanentProviderError as exc:
+                if is_not_found(exc.__cause__):
+                    continue  # that conversation is gone, and the text with it
+                raise
+            for item_id in found:
+                try:
+                    with translated():
+                        self.client.conversations.items.delete(item_id, conversation_id=conversation_id)
+                except PermanentProviderError as exc:
+                    if not is_not_found(exc.__cause__):
+                        raise
+                deleted += 1
+        return deleted
+
     def delete_file(self, file_id: str) -> None:
         """Delete an uploaded file (used by assistants.lifecycle); a missing file counts as deleted."""
         try:
