@@ -16,7 +16,7 @@ from assistants.knowledge import confidence
 from assistants.metadata import MetadataError
 from assistants.models import Message
 from assistants.policy import ThreadPolicy
-from assistants.signals import reply_created, run_handed_off
+from assistants.signals import message_redacted, reply_created, run_handed_off
 from tickets import notifications, services
 from tickets.models import Ticket
 
@@ -178,3 +178,9 @@ def _on_handed_off(sender, run, notice, reason: str, **kwargs) -> None:
     notifications.handed_off(ticket.pk, reason)
     if notice is not None:
         notifications.reply_published(notice.pk)
+
+
+@receiver(message_redacted, dispatch_uid="tickets.message_redacted")
+def _on_message_redacted(sender, message, attachment=None, **kwargs) -> None:
+    if attachment is None:
+        services.ticket_preview_refresh(thread_id=message.thread_id)

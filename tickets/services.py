@@ -323,6 +323,39 @@ def run_stop(*, run: Run, staff: User) -> bool:
 
 
 @transaction.atomic
+def ticket_preview_refresh(*, thread_id: int) -> None:
+    """The inbox preview after a message was removed: the latest remaining public text."""
+    latest = (
+        Message.objects.filter(thread_id=thread_id, redacted_at__isnull=True)
+        .public()
+        .exclude(kind=Message.Kind.NOTICE)
+        .order_by("-seq")
+        .values_list("body", flat=True)
+        .first()
+    )
+    Ticket.objects.filter(thread_id=thread_id).update(last_message_preview=(latest or "").strip()[:140])
+
+
+def message_remove(*, ticket: Ticket, message_id: int, staff: User, reason: str) -> Message:
+    """Staff remove a message of this ticket (assistants.redaction does the work). Every staff
+    member may (agents and leads): removing a pasted card number cannot wait for a lead."""
+    from assistants import redaction
+
+    message = Message.objects.filter(pk=message_id, thread_id=ticket.thread_id).first()
+    if message is None:
+        raise Message.DoesNotExist
+    return redaction.message_redact(message=message, by=staff, reason=reason)
+
+
+def attachment_remove(*, ticket: Ticket, attachment_id: int, staff: User, reason: str) -> Attachment:
+    from assistants import redaction
+
+    attachment = Attachment.objects.filter(pk=attachment_id, message__thread_id=ticket.thread_id).first()
+    if attachment is None:
+        raise Attachment.DoesNotExist
+    return redaction.attachment_redact(attachment=attachment, by=staff, reason=reason)
+
+
 def system_note(*, ticket: Ticket, body: str, metadata: dict | None = None) -> Message:
     """An internal note written by the help desk itself (a held mail, a bounce): staff only."""
     message = assistant.message_add(
