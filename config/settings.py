@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "assistants",
     "tickets",
     "mail",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,8 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-base": {"task": "assistants.tasks.sync_knowledge_base", "schedule": 600.0},
     # Remote copies of removed messages whose delete task was lost.
     "redactions": {"task": "assistants.tasks.sweep_redactions", "schedule": 120.0},
+    # Webhook deliveries whose task was lost.
+    "webhook-sweep": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 60.0},
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
@@ -372,6 +375,17 @@ MAIL_SEND_MAX_ATTEMPTS = envint("MAIL_SEND_MAX_ATTEMPTS", 8)
 MAIL_LINK_MAX_AGE_DAYS = envint("MAIL_LINK_MAX_AGE_DAYS", 7)
 # Portal customers get their replies by email unless they turn it off (email tickets always do).
 MAIL_PORTAL_REPLIES = envbool("MAIL_PORTAL_REPLIES", True)
+
+# --- Outgoing webhooks (webhooks/) -----------------------------------------------------------
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 8)
+# Retries back off doubling from BASE seconds up to MAX.
+WEBHOOK_BACKOFF_BASE = envfloat("WEBHOOK_BACKOFF_BASE", 30.0)
+WEBHOOK_BACKOFF_MAX = envfloat("WEBHOOK_BACKOFF_MAX", 3600.0)
+WEBHOOK_TIMEOUT = envfloat("WEBHOOK_TIMEOUT", 10.0)
+# Failed attempts in a row after which an endpoint is disabled and the leads are told.
+WEBHOOK_DISABLE_AFTER = envint("WEBHOOK_DISABLE_AFTER", 10)
+# Endpoints on loopback or private addresses (refused in production unless this is on).
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
 
 LOGGING = {
     "version": 1,
