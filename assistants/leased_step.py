@@ -41,7 +41,7 @@ from assistants.providers.base import (
 )
 from assistants.run_requests import STAFF_TRIGGERS, cancel_remote, settle_turn
 from assistants.signals import reply_created, run_ended, run_failed
-from assistants.threads import ai_state_fields, lock_thread, unanswered_customer_messages
+from assistants.threads import ai_state_fields, attach_output_files, lock_thread, unanswered_customer_messages
 
 logger = logging.getLogger(__name__)
 
@@ -474,6 +474,7 @@ class LeasedStep:
                     **({"held_reason": held} if held else {}),
                 },
             )
+            attach_output_files(message, result.output_files)
             state = Thread.AIState.DRAFT_WAITING if held else Thread.AIState.IDLE
             Thread.objects.filter(pk=thread.pk).update(
                 **ai_state_fields(state, attention=held),

@@ -328,6 +328,11 @@ ASSISTANT_PRICES = {
     "gpt-5-nano": (Decimal("0.05"), Decimal("0.005"), Decimal("0.40")),
     "offline": (Decimal("0"), Decimal("0"), Decimal("0")),
 }
+# The code interpreter tool (OpenAI provider only): off unless turned on. A container session is
+# billed per container (USD, as in ASSISTANT_PRICES); its output files are attached to the reply.
+ASSISTANT_CODE_INTERPRETER = envbool("ASSISTANT_CODE_INTERPRETER", False)
+ASSISTANT_CONTAINER_PRICE = Decimal(envstr("ASSISTANT_CONTAINER_PRICE", "0.03"))
+ASSISTANT_MAX_OUTPUT_FILES = envint("ASSISTANT_MAX_OUTPUT_FILES", 5)
 ASSISTANT_MAX_OUTPUT_TOKENS = envint("ASSISTANT_MAX_OUTPUT_TOKENS", 1200)
 ASSISTANT_CONTEXT_BUDGET = envint("ASSISTANT_CONTEXT_BUDGET", 12000)
 ASSISTANT_MAX_TOOL_CALLS_PER_RUN = envint("ASSISTANT_MAX_TOOL_CALLS_PER_RUN", 6)

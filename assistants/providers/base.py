@@ -62,6 +62,10 @@ class StepResult:
     confirmed_message_ids: list[int] = field(default_factory=list)
     last_item_id: str | None = None  # the conversation's newest item once this response finished
     adopted: bool = False  # the answer of a request whose reply was lost, found in the conversation
+    # Code interpreter (OpenAI): files its code wrote, attached to the reply
+    # ([{"filename", "content_type", "data": bytes}]), and the containers this response started.
+    output_files: list[dict] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
 
 
 class ProviderError(Exception):

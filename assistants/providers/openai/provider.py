@@ -27,7 +27,7 @@ from assistants.providers.base import (
     StepResult,
     Usage,
 )
-from assistants.providers.openai import context, recovery, remote_files
+from assistants.providers.openai import code_files, context, recovery, remote_files
 from assistants.providers.openai import items as conv_items
 from assistants.providers.openai.client import get_client
 from assistants.providers.openai.errors import (
@@ -160,6 +160,8 @@ class OpenAIProvider:
         vector_store = remote_files.knowledge_vector_store_id(self.client)
         if vector_store:
             tools.append({"type": "file_search", "vector_store_ids": [vector_store], "max_num_results": 4})
+        if settings.ASSISTANT_CODE_INTERPRETER:
+            tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
         return tools
 
     def _create_response(self, ctx: RunContext, input_items: list[dict], sent: list[int]) -> StepResult:
@@ -327,9 +329,23 @@ class OpenAIProvider:
             )
         calls = conv_items.tool_calls(output)
         if calls:
-            return StepResult(status="requires_action", tool_calls=calls, usage=usage, **base)
+            return StepResult(
+                status="requires_action",
+                tool_calls=calls,
+                usage=usage,
+                containers=conv_items.containers(output),
+                **base,
+            )
         text, file_ids = conv_items.output_text_and_citations(output)
-        return StepResult(status="completed", text=text, citations=conv_items.citations(file_ids), usage=usage, **base)
+        return StepResult(
+            status="completed",
+            text=text,
+            citations=conv_items.citations(file_ids),
+            usage=usage,
+            containers=conv_items.containers(output),
+            output_files=code_files.download(self.client, conv_items.container_files(output)),
+            **base,
+        )
 
     def sync_knowledge_base(self) -> dict:
         with translated():
