@@ -5,6 +5,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import openai
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -85,7 +86,9 @@ def test_the_receiver_verifies_the_signature_of_a_ticket_created_event(receiver,
     assert _run(queued) == ["delivered"]
 
     [request] = receiver.requests
-    standard_webhooks.verify(secret, request["headers"], request["body"])  # raises if it does not verify
+    # Verified by an implementation that is not ours (the OpenAI SDK's Standard Webhooks check), and ours.
+    openai.OpenAI(api_key="x").webhooks.verify_signature(request["body"], request["headers"], secret=secret)
+    standard_webhooks.verify(secret, request["headers"], request["body"])
     event = json.loads(request["body"])
     assert event["type"] == "ticket.created" and event["data"]["ticket"]["reference"] == ticket.reference
     assert request["headers"]["webhook-id"] == Event.objects.get().event_id
@@ -101,6 +104,8 @@ def test_a_tampered_delivery_fails_verification(receiver, queued):
     tampered = request["body"].replace(b"ticket.created", b"ticket.deleted")
     with pytest.raises(standard_webhooks.InvalidSignature):
         standard_webhooks.verify(secret, request["headers"], tampered)
+    with pytest.raises(openai.InvalidWebhookSignatureError):
+        openai.OpenAI(api_key="x").webhooks.verify_signature(tampered, request["headers"], secret=secret)
     with pytest.raises(standard_webhooks.InvalidSignature):
         standard_webhooks.verify(standard_webhooks.new_secret(), request["headers"], request["body"])
     old = {**request["headers"], "webhook-timestamp": str(int(request["headers"]["webhook-timestamp"]) - 3600)}
