@@ -209,3 +209,20 @@ def test_status_changes_escalations_and_runs_are_emitted(receiver, queued, drain
     _run(queued)
     types = [json.loads(r["body"])["type"] for r in receiver.requests]
     assert {"ticket.status_changed", "ticket.escalated", "run.completed", "message.created"} <= set(types)
+
+
+@pytest.mark.worker
+def test_a_real_worker_retries_a_failing_receiver_until_it_gets_the_event(receiver, celery_worker):
+    from tests.worker import wait_until
+
+    receiver.statuses = [500, 502]
+    _, secret = _endpoint(receiver.url, ["ticket.created"])
+    celery_worker.start(WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_BACKOFF_BASE="0.05", WEBHOOK_BACKOFF_MAX="0.2")
+    open_ticket()
+    record = wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).first(), message="the delivery"
+    )
+    assert (
+        record.attempts == 3 and [r["headers"]["webhook-id"] for r in receiver.requests] == [record.event.event_id] * 3
+    )
+    standard_webhooks.verify(secret, receiver.requests[-1]["headers"], receiver.requests[-1]["body"])
