@@ -72,3 +72,32 @@ def test_the_next_run_does_not_see_a_redacted_message(emu, drain, remote_deletes
     seeded = user_texts(emu.state()["conversations"][thread.remote_id]["items"])
     assert sent == ["Any news?"]
     assert seeded and not any("zanzibarquokka" in t for t in seeded)
+
+
+def test_a_transient_failure_of_the_remote_delete_is_retried_not_lost(emu, drain, remote_deletes):
+    from assistants.providers.base import TransientProviderError
+
+    ticket = open_ticket(body=SECRET)
+    drain()
+    redaction.message_redact(message=_customer_message(ticket), by=StaffFactory(), reason="Card number")
+    record = Redaction.objects.get()
+    emu.fail_next("/v1/conversations", method="DELETE", status=503)
+    with pytest.raises(TransientProviderError):
+        redaction.redaction_remote_delete(redaction_id=record.pk)
+    record.refresh_from_db()
+    assert record.remote_state == Redaction.RemoteState.PENDING and record.remote_error
+    assert redaction.redaction_remote_delete(redaction_id=record.pk) == "done"
+    conversation = ticket.thread.__class__.objects.get(pk=ticket.thread_id).remote_id
+    assert user_texts(emu.state()["conversations"][conversation]["items"]) == []
+
+
+def test_a_remote_delete_waits_while_a_run_is_working_on_the_conversation(emu, drain, remote_deletes):
+    ticket = open_ticket(body=SECRET)
+    drain()
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="Any news?")  # a run is now queued
+    redaction.message_redact(message=_customer_message(ticket), by=StaffFactory(), reason="Card number")
+    record = Redaction.objects.get()
+    with pytest.raises(redaction.RemoteWait):
+        redaction.redaction_remote_delete(redaction_id=record.pk)
+    drain()
+    assert redaction.redaction_remote_delete(redaction_id=record.pk) == "done"
