@@ -226,3 +226,21 @@ def test_a_real_worker_retries_a_failing_receiver_until_it_gets_the_event(receiv
         record.attempts == 3 and [r["headers"]["webhook-id"] for r in receiver.requests] == [record.event.event_id] * 3
     )
     standard_webhooks.verify(secret, receiver.requests[-1]["headers"], receiver.requests[-1]["body"])
+
+
+@pytest.mark.django_db(transaction=False)
+def test_leads_may_manage_endpoints_and_read_the_redaction_log_in_the_admin(client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    lead = StaffFactory()
+    lead.groups.add(Group.objects.get(name="Support lead"))
+    client.force_login(lead)
+    assert client.get(reverse("admin:webhooks_endpoint_add")).status_code == 200
+    assert client.get(reverse("admin:webhooks_delivery_changelist")).status_code == 200
+    assert client.get(reverse("admin:assistants_redaction_changelist")).status_code == 200
+    page = client.post(
+        reverse("admin:webhooks_endpoint_add"),
+        {"url": "http://127.0.0.1:9/hook", "description": "CRM", "events": ["run.failed"]},
+        follow=True,
+    )
+    endpoint = Endpoint.objects.get()
+    assert endpoint.events == ["run.failed"] and endpoint.secret in page.content.decode()
