@@ -31,8 +31,8 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
     _queue(parsing.one_line(subject), body, recipients)  # a subject stored before CR/LF were normalised away
 
 
-def mail_staff(subject: str, body: str, recipients: list[str]) -> None:
-    """Mail to people on the staff (an invitation, a notification), sent by the task with retries."""
+def staff_mail(*, subject: str, body: str, recipients: list[str]) -> None:
+    """A mail to staff, sent by the staff-mail task (for other apps: webhooks tell the leads)."""
     _send(subject, body, recipients)
 
 

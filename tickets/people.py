@@ -82,7 +82,9 @@ def staff_invite(*, email: str, first_name: str = "", last_name: str = "", role:
         f"Choose your password here (the link works once):\n{set_password_link(user)}\n\n"
         f"Then sign in with {email} at {settings.SITE_URL.rstrip('/')}{reverse('staff:inbox')}\n"
     )
-    transaction.on_commit(partial(notifications.mail_staff, "You are invited to the help desk", body, [email]))
+    transaction.on_commit(
+        partial(notifications.staff_mail, subject="You are invited to the help desk", body=body, recipients=[email])
+    )
     return user
 
 

@@ -43,9 +43,11 @@ def _get_ticket_for_customer(request, pk: int) -> Ticket:
 def _public_messages(ticket: Ticket):
     return (
         ticket.thread.messages.public()
-        .select_related("author", "published_by")
+        .select_related("author", "published_by", "redacted_by")
         .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
+            Prefetch(
+                "attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size", "redacted_at")
+            )
         )
     )
 
