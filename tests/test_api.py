@@ -437,3 +437,30 @@ def test_docs_page_renders_under_the_csp_without_scripts(client):
     assert b"<script" not in response.content and b"/threads/{thread_id}/messages" in response.content
     assert "Content-Security-Policy" in response
     assert client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.")
+
+
+def test_staff_create_a_token_in_the_workspace_see_it_once_and_revoke_it(client, staff):
+    page = client.post("/staff/api-tokens/", {"name": "CRM sync", "scope": "write", "expires": "30"})
+    assert page.status_code == 200
+    secret = page.context["secret"]
+    assert secret.encode() in page.content
+    token = ApiToken.objects.get(user=staff)
+    assert token.scope == "write" and token.expires_at is not None and token.name == "CRM sync"
+    listing = client.get("/staff/api-tokens/")
+    assert secret.encode() not in listing.content and token.prefix.encode() in listing.content
+    assert ApiClient(secret).get("/threads").status_code == 200
+    assert client.post(f"/staff/api-tokens/{token.pk}/revoke/").status_code == 302
+    assert ApiClient(secret).get("/threads").status_code == 401
+    bad = client.post("/staff/api-tokens/", {"scope": "admin"})
+    assert bad.status_code == 422 and ApiToken.objects.count() == 1
+
+
+def test_nobody_revokes_someone_elses_token(client, staff):
+    other = StaffFactory()
+    bearer(other)
+    token = ApiToken.objects.get(user=other)
+    assert client.post(f"/staff/api-tokens/{token.pk}/revoke/").status_code == 404
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+    customer = CustomerFactory()
+    client.force_login(customer)
+    assert client.get("/staff/api-tokens/").status_code == 403

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from api import workspace as api_tokens
 from tickets.views import staff
 
 app_name = "staff"
@@ -18,4 +19,6 @@ urlpatterns = [
     path("drafts/<id:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("runs/<id:pk>/retry/", staff.run_retry, name="run_retry"),
     path("runs/<id:pk>/stop/", staff.run_stop, name="run_stop"),
+    path("api-tokens/", api_tokens.token_list, name="api_tokens"),
+    path("api-tokens/<id:pk>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
 ]
