@@ -294,11 +294,17 @@ class Builder:
         ]  # fmt: skip
 
 
+# Columns added to the models after the seed was written: every seeded row has the model's default.
+LATER_DEFAULTS = {"assistants_run": {"ambiguous": False, "input_seq": 0}, "assistants_message": {"kind": ""}}
+
+
 def _copy(table: str, cols: list[str], rows: list) -> None:
     raw = connection.connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+    later = LATER_DEFAULTS.get(table, {})
+    names = [*cols, *later]
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row([*row, *later.values()])
 
 
 def _flush(batch: Batch) -> None:

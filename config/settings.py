@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
+    # The REST API: idempotency keys are kept API_IDEMPOTENCY_HOURS.
+    "api-idempotency-keys": {"task": "api.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).

@@ -464,3 +464,16 @@ def test_nobody_revokes_someone_elses_token(client, staff):
     customer = CustomerFactory()
     client.force_login(customer)
     assert client.get("/staff/api-tokens/").status_code == 403
+
+
+def test_the_hourly_task_forgets_keys_older_than_a_day():
+    from api.tasks import purge_idempotency_keys
+
+    customer = CustomerFactory()
+    ticket = open_ticket(customer)
+    api = ApiClient(bearer(customer))
+    api.post(f"/threads/{tid(ticket)}/messages", {"content": "old"}, key="old")
+    api.post(f"/threads/{tid(ticket)}/messages", {"content": "new"}, key="new")
+    IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_idempotency_keys() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
