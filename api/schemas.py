@@ -115,6 +115,7 @@ class FileOut(Schema):
     bytes: int
     content_type: str
     download_url: str
+    redacted: bool
 
 
 class FileList(Schema):
@@ -136,6 +137,7 @@ class MessageOut(Schema):
     draft_state: Literal[tuple(Message.DraftState.values)]  # type: ignore[valid-type]
     status: Literal["completed"]
     content: list[TextContent]
+    redacted: bool
     attachments: list[FileOut]
     run_id: str | None
     metadata: dict[str, str]

@@ -65,6 +65,7 @@ def file(attachment: Attachment, thread_id: int) -> dict:
         "bytes": attachment.size,
         "content_type": attachment.content_type,
         "download_url": f"/api/v1/files/{public_id('file', attachment.pk)}/content",
+        "redacted": attachment.is_redacted,
     }
 
 
@@ -88,7 +89,10 @@ def message(m: Message) -> dict:
         "internal": m.is_internal,
         "draft_state": m.draft_state,
         "status": "completed",
-        "content": [{"type": "text", "text": {"value": m.body, "annotations": []}}],
+        "content": [
+            {"type": "text", "text": {"value": m.redaction_notice if m.is_redacted else m.body, "annotations": []}}
+        ],
+        "redacted": m.is_redacted,
         "attachments": [file(a, m.thread_id) for a in m.attachments.all()],
         "run_id": public_id("run", m.run_id) if m.run_id else None,
         "metadata": {k: v for k, v in client.items() if isinstance(k, str) and isinstance(v, str)},

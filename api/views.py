@@ -29,6 +29,7 @@ from api.schemas import (
     ThreadList,
     ThreadOut,
 )
+from assistants import redaction
 from assistants import services as assistant
 from config import parsing
 from tickets import conversations, ratelimit, services
@@ -358,10 +359,6 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
         raise ApiError(403, "forbidden", "Only staff redact messages.")
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
-    try:
-        from assistants import redaction
-    except ImportError as exc:  # issue 14b's service is not merged yet
-        raise ApiError(409, "not_available", "Redaction is not available on this server yet.") from exc
     reason = parsing.one_line(query.reason.replace("\x00", ""))[:300] or "Deleted through the API."
     redaction.message_redact(message=message, by=user, reason=reason)
     return {"id": shapes.public_id("message", message.pk), "object": "thread.message.deleted", "deleted": True}
@@ -391,7 +388,7 @@ def message_files(request, thread_id: str, message_id: str):
 def file_content(request, file_id: str):
     pk = shapes.parse_id("file", file_id)
     attachment = conversations.attachment_get(request.auth.user, pk) if pk is not None else None
-    if attachment is None or not attachment.file:
+    if attachment is None or attachment.is_redacted or not attachment.file:
         raise not_found("file")
     try:
         handle = attachment.file.open("rb")

@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from assistants import knowledge, lifecycle
 from assistants.metadata import MAX_KEYS, MetadataError, validate_custom_metadata
-from assistants.models import Attachment, KnowledgeArticle, Message, Run, Thread
+from assistants.models import Attachment, KnowledgeArticle, Message, Redaction, Run, Thread
 from assistants.providers import PROVIDERS
 from config import parsing
 
@@ -487,6 +487,21 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="body")
     def short_body(self, obj):
         return obj.body[:120]
+
+
+@admin.register(Redaction)
+class RedactionAdmin(ReadOnlyAdmin):
+    """The audit log of removed messages and attachments: read-only, kept for everyone's sake."""
+
+    list_display = ["created_at", "what", "thread_id", "by_label", "reason", "remote_state", "remote_items_deleted"]
+    list_filter = ["remote_state"]
+    search_fields = ["by_label", "reason", "=thread__id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    exclude = ["remote_fingerprints"]
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
 
 @admin.register(Attachment)

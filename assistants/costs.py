@@ -28,8 +28,10 @@ def usage_fields(result: StepResult, provider) -> tuple[dict, dict]:
     model = result.state.get("model") or getattr(provider, "model", provider.name)
     run_fields = {"model": model}
     thread_fields = {}
-    if u.input_tokens or u.cached_tokens or u.output_tokens:
+    if u.input_tokens or u.cached_tokens or u.output_tokens or result.containers:
         cost = estimate_cost(model, u.input_tokens, u.cached_tokens, u.output_tokens)
+        # Code interpreter sessions are billed per container, on top of the tokens.
+        cost += settings.ASSISTANT_CONTAINER_PRICE * len(result.containers)
         added = {
             "input_tokens": F("input_tokens") + u.input_tokens,
             "cached_tokens": F("cached_tokens") + u.cached_tokens,

@@ -40,8 +40,8 @@ from assistants.providers.base import (
     TransientProviderError,
 )
 from assistants.run_requests import STAFF_TRIGGERS, cancel_remote, settle_turn
-from assistants.signals import reply_created, run_failed
-from assistants.threads import ai_state_fields, lock_thread, unanswered_customer_messages
+from assistants.signals import reply_created, run_ended, run_failed
+from assistants.threads import ai_state_fields, attach_output_files, lock_thread, unanswered_customer_messages
 
 logger = logging.getLogger(__name__)
 
@@ -474,6 +474,7 @@ class LeasedStep:
                     **({"held_reason": held} if held else {}),
                 },
             )
+            attach_output_files(message, result.output_files)
             state = Thread.AIState.DRAFT_WAITING if held else Thread.AIState.IDLE
             Thread.objects.filter(pk=thread.pk).update(
                 **ai_state_fields(state, attention=held),
@@ -484,6 +485,7 @@ class LeasedStep:
             _mark_synced(self._synced_ids(result))
             thread.message_count = seq
             settle_turn(thread, run, retryable=False)
+            run_ended.send(sender=Run, run=run, reply=message)
             transaction.on_commit(
                 lambda: reply_created.send(sender=Message, message=message, run=run, published=not held)
             )
@@ -548,6 +550,7 @@ class LeasedStep:
             _mark_synced(list(synced))
             if settle:
                 settle_turn(thread, run, retryable=retryable)
+            run_ended.send(sender=Run, run=run, reply=None)
             transaction.on_commit(lambda: run_failed.send(sender=Run, run=run))
         return Outcome(status)
 

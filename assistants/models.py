@@ -127,6 +127,12 @@ class Message(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Removed by staff (assistants.redaction): the body and files are gone, a placeholder shows.
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redaction_reason = models.CharField(max_length=300, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -163,6 +169,23 @@ class Message(models.Model):
     def is_notice(self) -> bool:
         return self.kind == self.Kind.NOTICE
 
+    @property
+    def is_redacted(self) -> bool:
+        return self.redacted_at is not None
+
+    @property
+    def redaction_notice(self) -> str:
+        """What is shown where a removed message was (portal, staff page, emails, the API)."""
+        return redaction_notice(self.redacted_by, self.redacted_at, "message")
+
+
+def redaction_notice(user, when, what: str) -> str:
+    name = "our support team"
+    if user is not None:
+        name = user.get_full_name() or user.get_username()
+    day = when.strftime("%Y-%m-%d") if when else ""
+    return f"This {what} was removed by {name} on {day}."
+
 
 def attachment_path(instance, filename: str) -> str:
     return f"attachments/{instance.message.thread_id}/{filename}"
@@ -176,9 +199,23 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField()
     remote_file_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removed by staff: the file's content is deleted from storage; the row stays for the placeholder.
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redaction_reason = models.CharField(max_length=300, blank=True)
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.redacted_at is not None
+
+    @property
+    def redaction_notice(self) -> str:
+        return redaction_notice(self.redacted_by, self.redacted_at, "attachment")
 
 
 class Run(models.Model):
@@ -361,3 +398,40 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"
+
+
+class Redaction(models.Model):
+    """The audit log of removed messages and attachments: who, when, why, which message. The text
+    itself is never kept here; `remote_fingerprints` (keyed hashes of the removed text, used to find
+    its copies in the provider's conversations) is cleared once the remote copies are deleted."""
+
+    class RemoteState(models.TextChoices):
+        PENDING = "pending", "Remote copy being deleted"
+        DONE = "done", "Remote copy deleted"
+        NONE = "none", "No remote copy"
+        FAILED = "failed", "Remote delete failed"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="redactions")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="redactions")
+    attachment = models.ForeignKey(
+        Attachment, null=True, blank=True, on_delete=models.SET_NULL, related_name="redactions"
+    )
+    what = models.CharField(max_length=300, help_text="The message (role, number) or the attachment's name.")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by_label = models.CharField(max_length=254, blank=True, help_text="Who, kept when the account is deleted.")
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    remote_state = models.CharField(max_length=10, choices=RemoteState.choices, default=RemoteState.NONE)
+    remote_fingerprints = models.CharField(max_length=200, blank=True)
+    remote_file_id = models.CharField(max_length=100, blank=True)
+    remote_attempts = models.PositiveIntegerField(default=0)
+    remote_error = models.CharField(max_length=300, blank=True)
+    remote_items_deleted = models.PositiveIntegerField(default=0)
+    remote_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["remote_state", "created_at"], name="redaction_remote_state")]
+
+    def __str__(self) -> str:
+        return f"Redaction of {self.what} by {self.by_label}"

@@ -82,3 +82,29 @@ def index_article(article_id: int) -> str:
     if sync:
         sync()
     return state
+
+
+# --- redaction (assistants.redaction) ------------------------------------------------------
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def delete_redacted_remote(self, redaction_id: int) -> str:
+    """Delete the provider's copies of a removed message; transient failures and a run in flight
+    are retried with backoff (the service caps the attempts)."""
+    from assistants import redaction
+    from assistants.providers.base import TransientProviderError
+    from assistants.scheduling import backoff
+
+    try:
+        return redaction.redaction_remote_delete(redaction_id=redaction_id)
+    except TransientProviderError as exc:
+        raise self.retry(countdown=max(exc.retry_after or 0, backoff(self.request.retries))) from exc
+    except redaction.RemoteWait as exc:
+        raise self.retry(countdown=backoff(min(self.request.retries, 4))) from exc
+
+
+@shared_task(ignore_result=True)
+def sweep_redactions() -> int:
+    from assistants import redaction
+
+    return redaction.redactions_sweep()

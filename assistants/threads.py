@@ -69,6 +69,20 @@ def message_add(
     return message
 
 
+def attach_output_files(message: Message, files: list[dict]) -> None:
+    """Files the model's tools wrote (the code interpreter's), attached to its reply."""
+    from django.core.files.base import ContentFile
+
+    from assistants.models import Attachment
+
+    for f in files:
+        attachment = Attachment(
+            message=message, filename=f["filename"], content_type=f["content_type"][:100], size=len(f["data"])
+        )
+        attachment.file.save(f["filename"], ContentFile(f["data"]), save=False)
+        attachment.save()
+
+
 def unanswered_customer_messages(thread: Thread, *, or_taken_by: Run | None = None):
     """Customer messages nobody answered yet: no run took them (or only `or_taken_by`, a run that
     ended without answering), and no person has replied publicly since (a person's public reply

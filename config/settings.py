@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "assistants",
     "tickets",
     "mail",
+    "webhooks",
     "api",
 ]
 
@@ -290,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
     # Metadata pushes a lost task left dirty, and the knowledge base's vector store (OpenAI only).
     "thread-metadata": {"task": "assistants.tasks.sweep_thread_metadata", "schedule": 60.0},
     "knowledge-base": {"task": "assistants.tasks.sync_knowledge_base", "schedule": 600.0},
+    # Remote copies of removed messages whose delete task was lost.
+    "redactions": {"task": "assistants.tasks.sweep_redactions", "schedule": 120.0},
+    # Webhook deliveries whose task was lost.
+    "webhook-sweep": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 60.0},
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
@@ -326,6 +331,11 @@ ASSISTANT_PRICES = {
     "gpt-5-nano": (Decimal("0.05"), Decimal("0.005"), Decimal("0.40")),
     "offline": (Decimal("0"), Decimal("0"), Decimal("0")),
 }
+# The code interpreter tool (OpenAI provider only): off unless turned on. A container session is
+# billed per container (USD, as in ASSISTANT_PRICES); its output files are attached to the reply.
+ASSISTANT_CODE_INTERPRETER = envbool("ASSISTANT_CODE_INTERPRETER", False)
+ASSISTANT_CONTAINER_PRICE = Decimal(envstr("ASSISTANT_CONTAINER_PRICE", "0.03"))
+ASSISTANT_MAX_OUTPUT_FILES = envint("ASSISTANT_MAX_OUTPUT_FILES", 5)
 ASSISTANT_MAX_OUTPUT_TOKENS = envint("ASSISTANT_MAX_OUTPUT_TOKENS", 1200)
 ASSISTANT_CONTEXT_BUDGET = envint("ASSISTANT_CONTEXT_BUDGET", 12000)
 ASSISTANT_MAX_TOOL_CALLS_PER_RUN = envint("ASSISTANT_MAX_TOOL_CALLS_PER_RUN", 6)
@@ -376,6 +386,17 @@ MAIL_SEND_MAX_ATTEMPTS = envint("MAIL_SEND_MAX_ATTEMPTS", 8)
 MAIL_LINK_MAX_AGE_DAYS = envint("MAIL_LINK_MAX_AGE_DAYS", 7)
 # Portal customers get their replies by email unless they turn it off (email tickets always do).
 MAIL_PORTAL_REPLIES = envbool("MAIL_PORTAL_REPLIES", True)
+
+# --- Outgoing webhooks (webhooks/) -----------------------------------------------------------
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 8)
+# Retries back off doubling from BASE seconds up to MAX.
+WEBHOOK_BACKOFF_BASE = envfloat("WEBHOOK_BACKOFF_BASE", 30.0)
+WEBHOOK_BACKOFF_MAX = envfloat("WEBHOOK_BACKOFF_MAX", 3600.0)
+WEBHOOK_TIMEOUT = envfloat("WEBHOOK_TIMEOUT", 10.0)
+# Failed attempts in a row after which an endpoint is disabled and the leads are told.
+WEBHOOK_DISABLE_AFTER = envint("WEBHOOK_DISABLE_AFTER", 10)
+# Endpoints on loopback or private addresses (refused in production unless this is on).
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
 
 LOGGING = {
     "version": 1,

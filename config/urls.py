@@ -11,6 +11,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/webhooks/", include("webhooks.urls")),
     path("staff/", include("tickets.urls_staff")),
     path("portal/", include("tickets.urls_portal")),
     path("help/", include("tickets.urls_help")),

@@ -234,6 +234,12 @@ def outbound_send(*, outbound_id: int) -> str:
     if claimed != 1:
         return "not claimed"
     outbound = OutboundMail.objects.get(pk=outbound_id)
+    if Message.objects.filter(pk=outbound.message_id, redacted_at__isnull=False).exists():
+        # Removed by staff before it went out: it is never sent.
+        outbound.status, outbound.lease_until = OutboundMail.Status.SUPPRESSED, None
+        outbound.last_error = "The message was removed before it was sent."
+        outbound.save(update_fields=["status", "lease_until", "last_error"])
+        return "removed"
     outbound.attempts += 1
     try:
         build_email(outbound).send(using="default")

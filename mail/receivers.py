@@ -10,9 +10,9 @@ Both only record an OutboundMail and enqueue its task: no SMTP here.
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from assistants.signals import reply_created
+from assistants.signals import message_redacted, reply_created
 from mail import inbound, outbound
-from mail.models import Mailbox
+from mail.models import InboundMail, Mailbox
 from tickets.signals import reply_published
 
 post_save.connect(inbound.forget_own_addresses, sender=Mailbox, dispatch_uid="mail.mailbox_saved")
@@ -28,3 +28,9 @@ def _on_reply_created(sender, message, run=None, published: bool = True, **kwarg
 @receiver(reply_published, dispatch_uid="mail.reply_published")
 def _on_reply_published(sender, message_id: int, **kwargs) -> None:
     outbound.queue_public_message(message_id=message_id)
+
+
+@receiver(message_redacted, dispatch_uid="mail.message_redacted")
+def _on_message_redacted(sender, message, **kwargs) -> None:
+    """The raw mail a message came from holds its text and files too: it goes with them."""
+    InboundMail.objects.filter(message_id=message.pk).update(raw=b"", size=0)

@@ -293,15 +293,28 @@ def test_runs_listed_created_and_cancelled(staff_api):
     assert customer.get(f"/threads/{tid(ticket)}/runs/{new['id']}").json()["usage"] is None
 
 
-def test_message_delete_redacts_through_the_redaction_service(staff_api):
-    pytest.importorskip("assistants.redaction", reason="issue 14b's redaction service is not merged yet")
-    ticket = open_ticket(body="my card is 4111 1111 1111 1111")
+def test_message_delete_redacts_through_the_redaction_service(staff_api, agent):
+    from assistants.models import Redaction
+
+    customer = CustomerFactory()
+    upload = SimpleUploadedFile("card.txt", b"4111 1111 1111 1111", content_type="text/plain")
+    ticket = open_ticket(customer, body="my card is 4111 1111 1111 1111", files=[upload])
     message = ticket.thread.messages.get()
+    attachment = message.attachments.get()
+    mine = ApiClient(bearer(customer))
+    assert mine.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").status_code == 403
     response = staff_api.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}", reason="card number")
     assert response.status_code == 200, response.content
     assert response.json() == {"id": f"msg_{message.pk}", "object": "thread.message.deleted", "deleted": True}
-    shown = staff_api.get(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").json()
-    assert "4111" not in shown["content"][0]["text"]["value"]
+    for api in (staff_api, mine):
+        shown = api.get(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").json()
+        assert "4111" not in shown["content"][0]["text"]["value"] and shown["redacted"] is True
+        assert "removed" in shown["content"][0]["text"]["value"]
+        listed = api.get(f"/threads/{tid(ticket)}/messages").json()
+        assert "4111" not in str(listed)
+        assert api.get(f"/files/file_{attachment.pk}/content").status_code == 404
+    entry = Redaction.objects.get()
+    assert entry.reason == "card number" and entry.by_id == agent.pk
 
 
 # --- paging ------------------------------------------------------------------------------------

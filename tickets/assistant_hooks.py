@@ -16,8 +16,8 @@ from assistants.knowledge import confidence
 from assistants.metadata import MetadataError
 from assistants.models import Message
 from assistants.policy import ThreadPolicy
-from assistants.signals import reply_created, run_handed_off
-from tickets import notifications, services
+from assistants.signals import message_redacted, reply_created, run_ended, run_handed_off
+from tickets import events, notifications, services
 from tickets.models import Ticket
 
 TOOL_INSTRUCTIONS = (
@@ -178,3 +178,14 @@ def _on_handed_off(sender, run, notice, reason: str, **kwargs) -> None:
     notifications.handed_off(ticket.pk, reason)
     if notice is not None:
         notifications.reply_published(notice.pk)
+
+
+@receiver(message_redacted, dispatch_uid="tickets.message_redacted")
+def _on_message_redacted(sender, message, attachment=None, **kwargs) -> None:
+    if attachment is None:
+        services.ticket_preview_refresh(thread_id=message.thread_id)
+
+
+@receiver(run_ended, dispatch_uid="tickets.run_ended")
+def _on_run_ended(sender, run, reply=None, **kwargs) -> None:
+    events.run_ended(run, reply)

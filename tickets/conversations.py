@@ -36,7 +36,7 @@ def ticket_by_thread(user, thread_id: int) -> Ticket | None:
 
 def messages_visible(ticket: Ticket, user) -> QuerySet:
     """Staff see the whole thread; a customer its public messages (the portal's rule)."""
-    qs = Message.objects.filter(thread_id=ticket.thread_id)
+    qs = Message.objects.filter(thread_id=ticket.thread_id).select_related("redacted_by")
     return qs if user.is_staff else qs.public()
 
 
@@ -67,9 +67,9 @@ def thread_page(user, *, limit: int, order: str = "desc", after: int | None = No
 def _attachments() -> Prefetch:
     return Prefetch(
         "attachments",
-        queryset=Attachment.objects.only("id", "message_id", "filename", "content_type", "size", "created_at").order_by(
-            "pk"
-        ),
+        queryset=Attachment.objects.only(
+            "id", "message_id", "filename", "content_type", "size", "created_at", "redacted_at"
+        ).order_by("pk"),
     )
 
 

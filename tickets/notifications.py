@@ -31,6 +31,11 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
     _queue(parsing.one_line(subject), body, recipients)  # a subject stored before CR/LF were normalised away
 
 
+def staff_mail(*, subject: str, body: str, recipients: list[str]) -> None:
+    """A mail to staff, sent by the staff-mail task (for other apps: webhooks tell the leads)."""
+    _send(subject, body, recipients)
+
+
 def _queue(subject: str, body: str, recipients: list[str]) -> None:
     from tickets import tasks
 

@@ -269,10 +269,12 @@ def ticket_for_staff(pk: int, *, user) -> Ticket | None:
 
 
 def _messages(thread_id: int):
-    return (
-        Message.objects.filter(thread_id=thread_id)
-        .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+    return _messages_qs().filter(thread_id=thread_id)
+
+
+def _messages_qs():
+    return Message.objects.select_related("author", "redacted_by").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.select_related("redacted_by").order_by("pk"))
     )
 
 
@@ -287,6 +289,10 @@ def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Mes
     rows = rows[:MESSAGE_PAGE_SIZE]
     rows.reverse()
     return rows, has_older
+
+
+def message_for_staff(message_id: int) -> Message:
+    return _messages_qs().get(pk=message_id)
 
 
 def messages_after(thread_id: int, after: int) -> list[Message]:

@@ -17,7 +17,7 @@ from assistants import services as assistant
 from assistants.metadata import validate_metadata
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
-from tickets import notifications, uploads
+from tickets import events, notifications, uploads
 from tickets.models import AssistantReply, CustomerProfile, Deflection, FlagChange, Ticket, validate_half_step_rating
 
 User = get_user_model()
@@ -96,7 +96,7 @@ def _push_metadata(thread_id: int) -> None:
 def _record(ticket: Ticket, field: str, old, new, *, by=None, run: Run | None = None, reason: str = "") -> None:
     if str(old) == str(new):
         return
-    FlagChange.objects.create(
+    change = FlagChange.objects.create(
         ticket=ticket,
         field=field,
         old_value="" if old is None else str(old)[:300],
@@ -105,6 +105,11 @@ def _record(ticket: Ticket, field: str, old, new, *, by=None, run: Run | None = 
         run=run,
         reason=reason[:300],
     )
+    # Every recorded change of these two is an outgoing webhook event (one place for both).
+    if field == "status":
+        events.status_changed(ticket, str(old), str(new), change_id=change.pk)
+    elif field == "escalated" and new:
+        events.escalated(ticket, reason, change_id=change.pk)
 
 
 def _touch(ticket: Ticket, preview: str | None = None) -> None:
@@ -189,6 +194,7 @@ def ticket_open(
         thread=thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
     )
     _attach(message, files)
+    events.ticket_created(ticket, message)
     if request_run:
         assistant.run_request(thread=thread)
     return ticket
@@ -207,6 +213,7 @@ def customer_reply(
         thread=ticket.thread, role=Message.Role.USER, body=body.strip(), author=customer, metadata=metadata
     )
     _attach(message, files)
+    events.message_created(ticket, message)
     if request_run and ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED, Ticket.Status.PENDING):
         _set_status(ticket, Ticket.Status.OPEN, by=customer, reason="The customer replied.")
     _touch(ticket, body)
@@ -255,6 +262,7 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
         visibility=Message.Visibility.INTERNAL if internal else Message.Visibility.PUBLIC,
     )
     _attach(message, files)
+    events.message_created(ticket, message)
     if internal:
         _touch(ticket)
         return message
@@ -323,6 +331,39 @@ def run_stop(*, run: Run, staff: User) -> bool:
 
 
 @transaction.atomic
+def ticket_preview_refresh(*, thread_id: int) -> None:
+    """The inbox preview after a message was removed: the latest remaining public text."""
+    latest = (
+        Message.objects.filter(thread_id=thread_id, redacted_at__isnull=True)
+        .public()
+        .exclude(kind=Message.Kind.NOTICE)
+        .order_by("-seq")
+        .values_list("body", flat=True)
+        .first()
+    )
+    Ticket.objects.filter(thread_id=thread_id).update(last_message_preview=(latest or "").strip()[:140])
+
+
+def message_remove(*, ticket: Ticket, message_id: int, staff: User, reason: str) -> Message:
+    """Staff remove a message of this ticket (assistants.redaction does the work). Every staff
+    member may (agents and leads): removing a pasted card number cannot wait for a lead."""
+    from assistants import redaction
+
+    message = Message.objects.filter(pk=message_id, thread_id=ticket.thread_id).first()
+    if message is None:
+        raise Message.DoesNotExist
+    return redaction.message_redact(message=message, by=staff, reason=reason)
+
+
+def attachment_remove(*, ticket: Ticket, attachment_id: int, staff: User, reason: str) -> Attachment:
+    from assistants import redaction
+
+    attachment = Attachment.objects.filter(pk=attachment_id, message__thread_id=ticket.thread_id).first()
+    if attachment is None:
+        raise Attachment.DoesNotExist
+    return redaction.attachment_redact(attachment=attachment, by=staff, reason=reason)
+
+
 def system_note(*, ticket: Ticket, body: str, metadata: dict | None = None) -> Message:
     """An internal note written by the help desk itself (a held mail, a bounce): staff only."""
     message = assistant.message_add(

@@ -62,6 +62,10 @@ class StepResult:
     confirmed_message_ids: list[int] = field(default_factory=list)
     last_item_id: str | None = None  # the conversation's newest item once this response finished
     adopted: bool = False  # the answer of a request whose reply was lost, found in the conversation
+    # Code interpreter (OpenAI): files its code wrote, attached to the reply
+    # ([{"filename", "content_type", "data": bytes}]), and the containers this response started.
+    output_files: list[dict] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
 
 
 class ProviderError(Exception):
@@ -168,3 +172,9 @@ class Provider(Protocol):
     def submit_tool_outputs(self, ctx: RunContext, outputs: list[dict]) -> StepResult: ...
 
     def cancel_run(self, run: Run, response_id: str = "") -> None: ...
+
+    def delete_message(self, thread: Thread, message: Message, *, fingerprints: set[str]) -> int:
+        """Delete the remote copies of a removed message (found by its id, or by fingerprints of its
+        text: assistants.redaction.remote_text_matches); returns how many items were deleted.
+        A provider without remote threads deletes nothing."""
+        ...

@@ -47,6 +47,7 @@ ITEM_ID_PREFIX = {
     "function_call": "fc_",
     "function_call_output": "fco_",
     "file_search_call": "fs_",
+    "code_interpreter_call": "ci_",
     "reasoning": "rs_",
     "compaction": "cmp_",
 }
@@ -293,6 +294,8 @@ class Emulator:
         self._responses: dict[str, _Response] = {}
         self._files: dict[str, _File] = {}
         self._vector_stores: dict[str, _VectorStore] = {}
+        # Code interpreter containers: {container_id: {file_id: (filename, bytes)}}
+        self._containers: dict[str, dict[str, tuple[str, bytes]]] = {}
         self._cache: dict[str, dict[str, Any]] = {}
         self._counters: Counter = Counter()
         self._calls: Counter = Counter()
@@ -685,6 +688,7 @@ class Emulator:
         ("GET", "/v1/files/{file_id}", "get_file"),
         ("DELETE", "/v1/files/{file_id}", "delete_file"),
         ("GET", "/v1/files/{file_id}/content", "file_content"),
+        ("GET", "/v1/containers/{container_id}/files/{file_id}/content", "container_file_content"),
         ("POST", "/v1/vector_stores", "create_vector_store"),
         ("GET", "/v1/vector_stores", "list_vector_stores"),
         ("GET", "/v1/vector_stores/{vector_store_id}", "get_vector_store"),
@@ -1069,6 +1073,16 @@ class Emulator:
                     param=f"tools[{n}].name",
                     code="missing_required_parameter",
                 )
+            if tool["type"] == "code_interpreter":
+                container = tool.get("container")
+                auto = isinstance(container, dict) and container.get("type") == "auto"
+                if not auto and not (isinstance(container, str) and container in self._containers):
+                    raise ApiError(
+                        400,
+                        f"Invalid value for 'tools[{n}].container': expected a container id or {{'type': 'auto'}}.",
+                        param=f"tools[{n}].container",
+                        code="invalid_value",
+                    )
             if tool["type"] == "file_search":
                 for vid in tool.get("vector_store_ids") or []:
                     if vid not in self._vector_stores or self._vector_stores[vid].deleted:
@@ -1253,6 +1267,8 @@ class Emulator:
         if status == "failed":
             output = []
             out_tokens = 0
+        if status == "completed":
+            output = self._code_interpreter(resp, output)
         resp.output = output
         resp.data["status"] = status
         resp.data["error"] = result.error
@@ -1266,6 +1282,51 @@ class Emulator:
                 conv.items.extend(copy.deepcopy(resp.new_input + output))
         if resp.background:
             self._outbox.append((f"response.{status}", resp.id))
+
+    def _code_interpreter(self, resp: _Response, output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """With the code_interpreter tool: a code_interpreter_call in a new container, which writes a
+        CSV file, cited by the reply as a container_file_citation (the file is served at
+        GET /v1/containers/{id}/files/{file_id}/content)."""
+        tools = resp.data.get("tools") or []
+        tool = next((t for t in tools if isinstance(t, dict) and t.get("type") == "code_interpreter"), None)
+        message = next((i for i in reversed(output) if i.get("type") == "message"), None)
+        if tool is None or message is None:
+            return output
+        container = tool["container"] if isinstance(tool["container"], str) else new_id("cntr_")
+        file_id = new_id("cfile_")
+        filename = "result.csv"
+        data = ("n,square\n" + "".join(f"{n},{n * n}\n" for n in range(1, 6))).encode()
+        self._containers.setdefault(container, {})[file_id] = (filename, data)
+        call = {
+            "id": new_id("ci_"),
+            "type": "code_interpreter_call",
+            "status": "completed",
+            "container_id": container,
+            "code": "import csv\n# writes /mnt/data/result.csv",
+            "outputs": [{"type": "logs", "logs": "wrote result.csv"}],
+        }
+        part = message["content"][0]
+        link = f" [{filename}](sandbox:/mnt/data/{filename})"
+        start = len(part["text"])
+        part["text"] += link
+        part.setdefault("annotations", []).append(
+            {
+                "type": "container_file_citation",
+                "container_id": container,
+                "file_id": file_id,
+                "filename": filename,
+                "start_index": start,
+                "end_index": start + len(link),
+            }
+        )
+        at = output.index(message)
+        return [*output[:at], call, *output[at:]]
+
+    def _h_container_file_content(self, params, query, data):
+        files = self._containers.get(params["container_id"])
+        if files is None or params["file_id"] not in files:
+            raise ApiError(404, f"No such container file: {params['file_id']}", param="file_id")
+        return 200, files[params["file_id"]][1]
 
     def _usage(self, resp: _Response, out_tokens: int) -> dict[str, Any]:
         """Approximate usage. Tokens are ceil(chars/4) per item (images/files +85 each).

@@ -120,3 +120,9 @@ class TicketUpdateForm(forms.Form):
 
 class EscalateForm(forms.Form):
     reason = forms.CharField(max_length=300, strip=True, error_messages={"required": "Say why, for the record."})
+
+
+class RedactForm(forms.Form):
+    """Why a message or an attachment is removed (kept in the audit log)."""
+
+    reason = forms.CharField(max_length=300, strip=True, error_messages={"required": "Say why this is removed."})

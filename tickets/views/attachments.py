@@ -22,7 +22,7 @@ def _attachments_for(user):
 @login_required
 @require_GET
 def download(request, pk: int):
-    attachment = _attachments_for(request.user).filter(pk=pk).first()
+    attachment = _attachments_for(request.user).filter(pk=pk, redacted_at__isnull=True).first()
     if attachment is None:
         raise Http404("No such attachment.")
     try:

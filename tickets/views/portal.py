@@ -41,8 +41,14 @@ def _get_ticket_for_customer(request, pk: int) -> Ticket:
 
 
 def _public_messages(ticket: Ticket):
-    return ticket.thread.messages.public().prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
+    return (
+        ticket.thread.messages.public()
+        .select_related("redacted_by")
+        .prefetch_related(
+            Prefetch(
+                "attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size", "redacted_at")
+            )
+        )
     )
 
 

@@ -15,10 +15,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from assistants.models import Message, Run
+from assistants.models import Attachment, Message, Run
 from config import parsing
 from tickets import selectors, services
-from tickets.forms.staff import DraftApproveForm, EscalateForm, InboxFilterForm, ReplyForm, TicketUpdateForm
+from tickets.forms.staff import (
+    DraftApproveForm,
+    EscalateForm,
+    InboxFilterForm,
+    RedactForm,
+    ReplyForm,
+    TicketUpdateForm,
+)
 from tickets.models import Ticket
 
 
@@ -241,6 +248,68 @@ def draft_discard(request, pk: int):
     except ValidationError as exc:
         return _refused(request, ticket, " ".join(exc.messages))
     return _conversation_response(request, ticket)
+
+
+def _message_response(request, message_id: int, status: int = 200, **extra) -> HttpResponse:
+    """One message, as the ticket page shows it (the answer to a removal, or its form error)."""
+    message = selectors.message_for_staff(message_id)
+    context = {"m": message, **extra}
+    response = render(request, "staff/ticket.html#message", context, status=status)
+    if status != 200:
+        response = reswap(retarget(response, f"#msg-{message_id}"), "outerHTML")
+    return response
+
+
+def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> HttpResponse:
+    form = RedactForm(request.POST)
+    if form.is_valid():
+        try:
+            remove(form.cleaned_data["reason"])
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("reason", message)
+    if form.errors:
+        if not request.htmx:
+            return HttpResponse(" ".join(form.errors["reason"]), status=422, content_type="text/plain")
+        return _message_response(
+            request, message_id, status=422, redact_form=form, redact_what=what, redact_url=request.path
+        )
+    if not request.htmx:
+        return redirect("staff:ticket", pk=ticket.pk)
+    return _message_response(request, message_id)
+
+
+@staff_required
+@require_POST
+def message_redact(request, pk: int):
+    message = get_object_or_404(Message.objects.only("id", "thread_id"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=message.thread_id).values_list("pk", flat=True).first())
+    return _remove(
+        request,
+        ticket=ticket,
+        message_id=message.pk,
+        what="message",
+        remove=lambda reason: services.message_remove(
+            ticket=ticket, message_id=message.pk, staff=request.user, reason=reason
+        ),
+    )
+
+
+@staff_required
+@require_POST
+def attachment_redact(request, pk: int):
+    attachment = get_object_or_404(Attachment.objects.select_related("message").only("id", "message"), pk=pk)
+    thread_id = attachment.message.thread_id
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=thread_id).values_list("pk", flat=True).first())
+    return _remove(
+        request,
+        ticket=ticket,
+        message_id=attachment.message_id,
+        what="attachment",
+        remove=lambda reason: services.attachment_remove(
+            ticket=ticket, attachment_id=attachment.pk, staff=request.user, reason=reason
+        ),
+    )
 
 
 @staff_required

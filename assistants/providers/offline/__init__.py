@@ -83,6 +83,9 @@ class OfflineProvider:
     def cancel_run(self, run, response_id: str = "") -> None:
         return None
 
+    def delete_message(self, thread, message, *, fingerprints: set[str]) -> int:
+        return 0  # the thread lives only in the local database
+
     def _text(self, ctx: RunContext) -> str:
         if ctx.customer_messages:
             return "\n".join(m.body for m in ctx.customer_messages).strip()
@@ -111,6 +114,11 @@ class OfflineProvider:
         elif previous.get("outcome") == "acknowledged" and intents.is_affirmation(text):
             state["intent"] = "close"
             calls = [_call(CLOSE, {})]
+        elif intents.is_code_request(text):
+            # The code interpreter is the OpenAI provider's tool only (ASSISTANT_CODE_INTERPRETER).
+            state["intent"] = "code"
+            text = replies.compose(lang, replies.say("no_code", lang), closing=False)
+            return self._finish(ctx, state, text, outcome="not_available")
         elif intents.is_thanks(text):
             text = replies.compose(lang, replies.say("acknowledge", lang), closing=False)
             return self._finish(ctx, state, text, outcome="acknowledged")

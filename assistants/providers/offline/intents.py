@@ -246,3 +246,17 @@ def question_parts(text: str) -> list[str]:
 
 def looks_like_question(text: str) -> bool:
     return "?" in text or bool(_QUESTION_WORDS.search(text))
+
+
+# A request to run code or produce a file by computation (the OpenAI provider's code interpreter).
+CODE_REQUEST = re.compile(
+    r"\b(?:run|execute|ex[ée]cuter?|ausf[üu]hren|ejecutar?)\b.{0,30}\b(?:code|python|script|program|programm|c[óo]digo)\b"
+    r"|\bcode[ -]interpreter\b"
+    r"|\b(?:generate|create|make|build|plot|draw|compute|calculate)\b.{0,30}"
+    r"\b(?:csv|spreadsheet|excel|xlsx|chart|graph|plot|python script)\b",
+    re.IGNORECASE,
+)
+
+
+def is_code_request(text: str) -> bool:
+    return bool(CODE_REQUEST.search(text or ""))

@@ -107,6 +107,16 @@ TEMPLATES = {
         "fr": "Toutes les nouvelles seront publiées ici.",
         "es": "Publicaremos aquí cada novedad.",
     },
+    "no_code": {
+        "en": "Running code or creating files (a calculation, a spreadsheet, a chart) is not available in this "
+        "help desk. A member of our support team can help with that: just say so here.",
+        "de": "Code ausführen oder Dateien erstellen (eine Berechnung, eine Tabelle, ein Diagramm) ist in diesem "
+        "Helpdesk nicht verfügbar. Ein Mitglied unseres Support-Teams hilft gern: schreiben Sie es einfach hier.",
+        "fr": "Exécuter du code ou créer des fichiers (un calcul, un tableur, un graphique) n'est pas disponible "
+        "ici. Un membre de notre équipe peut vous aider : dites-le simplement ici.",
+        "es": "Ejecutar código o crear archivos (un cálculo, una hoja de cálculo, un gráfico) no está disponible "
+        "aquí. Un miembro de nuestro equipo puede ayudarle: solo dígalo aquí.",
+    },
     "acknowledge": {
         "en": "I am glad that helped! Shall I close this ticket? Reply \u201cyes\u201d and I will mark it as "
         "solved; if anything else comes up, just write here.",

@@ -48,6 +48,7 @@ def over_budget(thread: Thread, incoming: list[Message] | None = None) -> bool:
 def _history(thread: Thread, exclude: list[int]):
     return (
         thread.messages.exclude(pk__in=exclude)
+        .filter(redacted_at__isnull=True)
         .exclude(draft_state__in=[Message.DraftState.DRAFT, Message.DraftState.DISCARDED])
         .prefetch_related("attachments")
         .order_by("seq")

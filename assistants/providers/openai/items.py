@@ -86,3 +86,26 @@ def citations(file_ids: list[str]) -> list[dict]:
             seen.add(article.pk)
             out.append({"article_id": article.pk, "title": article.title})
     return out
+
+
+def containers(items) -> list[str]:
+    """The code interpreter containers a response's output used (each is billed per session)."""
+    found = [getattr(i, "container_id", None) for i in items if getattr(i, "type", "") == "code_interpreter_call"]
+    return list(dict.fromkeys(c for c in found if c))
+
+
+def container_files(items) -> list[dict]:
+    """Files the code interpreter wrote that the reply cites (container_file_citation), once each."""
+    out, seen = [], set()
+    for item in items:
+        if getattr(item, "type", "") != "message":
+            continue
+        for part in getattr(item, "content", None) or []:
+            for note in getattr(part, "annotations", None) or []:
+                if getattr(note, "type", "") != "container_file_citation":
+                    continue
+                key = (getattr(note, "container_id", ""), getattr(note, "file_id", ""))
+                if all(key) and key not in seen:
+                    seen.add(key)
+                    out.append({"container_id": key[0], "file_id": key[1], "filename": getattr(note, "filename", "")})
+    return out

@@ -27,7 +27,7 @@ from assistants.providers.base import (
     StepResult,
     Usage,
 )
-from assistants.providers.openai import context, recovery, remote_files
+from assistants.providers.openai import code_files, context, recovery, remote_files
 from assistants.providers.openai import items as conv_items
 from assistants.providers.openai.client import get_client
 from assistants.providers.openai.errors import (
@@ -92,6 +92,41 @@ class OpenAIProvider:
             if not is_not_found(exc.__cause__):
                 raise
 
+    def delete_message(self, thread: Thread, message, *, fingerprints: set[str]) -> int:
+        """Delete a removed message's items from every conversation of the thread still held
+        remotely (the current one, and rotated ones, which hold seeded copies): the item with the
+        message's remote id, and any message item whose text matches the fingerprints."""
+        from assistants.redaction import remote_text_matches
+
+        conversations = [thread.remote_id] if thread.remote_id else []
+        conversations += [h["id"] for h in thread.remote_history or [] if h.get("id") and h.get("reason") != "deleted"]
+        deleted = 0
+        for conversation_id in dict.fromkeys(conversations):
+            try:
+                with translated():
+                    found = [
+                        item.id
+                        for item in self.client.conversations.items.list(conversation_id, order="asc", limit=100)
+                        if (message.remote_id and item.id == message.remote_id)
+                        or (
+                            getattr(item, "type", "") == "message"
+                            and remote_text_matches(conv_items.item_text(item), fingerprints)
+                        )
+                    ]
+            except PermanentProviderError as exc:
+                if is_not_found(exc.__cause__):
+                    continue  # that conversation is gone, and the text with it
+                raise
+            for item_id in found:
+                try:
+                    with translated():
+                        self.client.conversations.items.delete(item_id, conversation_id=conversation_id)
+                except PermanentProviderError as exc:
+                    if not is_not_found(exc.__cause__):
+                        raise
+                deleted += 1
+        return deleted
+
     def delete_file(self, file_id: str) -> None:
         """Delete an uploaded file (used by assistants.lifecycle); a missing file counts as deleted."""
         try:
@@ -125,6 +160,8 @@ class OpenAIProvider:
         vector_store = remote_files.knowledge_vector_store_id(self.client)
         if vector_store:
             tools.append({"type": "file_search", "vector_store_ids": [vector_store], "max_num_results": 4})
+        if settings.ASSISTANT_CODE_INTERPRETER:
+            tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
         return tools
 
     def _create_response(self, ctx: RunContext, input_items: list[dict], sent: list[int]) -> StepResult:
@@ -292,9 +329,23 @@ class OpenAIProvider:
             )
         calls = conv_items.tool_calls(output)
         if calls:
-            return StepResult(status="requires_action", tool_calls=calls, usage=usage, **base)
+            return StepResult(
+                status="requires_action",
+                tool_calls=calls,
+                usage=usage,
+                containers=conv_items.containers(output),
+                **base,
+            )
         text, file_ids = conv_items.output_text_and_citations(output)
-        return StepResult(status="completed", text=text, citations=conv_items.citations(file_ids), usage=usage, **base)
+        return StepResult(
+            status="completed",
+            text=text,
+            citations=conv_items.citations(file_ids),
+            usage=usage,
+            containers=conv_items.containers(output),
+            output_files=code_files.download(self.client, conv_items.container_files(output)),
+            **base,
+        )
 
     def sync_knowledge_base(self) -> dict:
         with translated():

@@ -1,11 +1,11 @@
-"""Signed webhook deliveries from OpenAI, verified on the raw body by the SDK."""
+"""Signed webhook deliveries from OpenAI (Standard Webhooks), verified on the raw body with the
+project's one signing rule (config.standard_webhooks), then read as an event."""
 
 from __future__ import annotations
 
-import openai
 from django.conf import settings
 
-from assistants.providers.openai.client import get_client
+from config import parsing, standard_webhooks
 
 
 class WebhookRejected(ValueError):
@@ -18,8 +18,11 @@ def unwrap_webhook(body: bytes, headers) -> tuple[str, str]:
     if not secret:
         raise WebhookRejected("OPENAI_WEBHOOK_SECRET is not set")
     try:
-        event = get_client().webhooks.unwrap(body, dict(headers), secret=secret)
-    except (openai.InvalidWebhookSignatureError, ValueError) as exc:
+        standard_webhooks.verify(secret, headers, body)
+        event = parsing.json_loads(body)
+    except ValueError as exc:  # InvalidSignature is a ValueError
         raise WebhookRejected(str(exc)) from exc
-    data = getattr(event, "data", None)
-    return str(getattr(event, "type", "")), str(getattr(data, "id", "") or "")
+    if not isinstance(event, dict):
+        raise WebhookRejected("the event is not a JSON object")
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    return str(event.get("type") or ""), str(data.get("id") or "")

@@ -1,0 +1,206 @@
+"""Outgoing webhooks to a real HTTP server in the test: signed with the Standard Webhooks scheme,
+retried with backoff, deduplicated by event id, endpoints disabled after failures with leads told."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from config import standard_webhooks
+from tests.factories import StaffFactory, open_ticket
+from tickets import services as desk
+from webhooks import delivery, endpoints, events
+from webhooks.models import Delivery, Endpoint, Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Receiver:
+    """A local HTTP server that records each request and answers with the next scripted status."""
+
+    def __init__(self, statuses=()):
+        self.requests = []
+        self.statuses = list(statuses)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
+    settings.WEBHOOK_BACKOFF_BASE = 0.01
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Delivery tasks the code sent (delivery id, countdown), driven by hand: the retry schedule
+    is read from the countdowns, never slept."""
+    calls = []
+    monkeypatch.setattr(events, "enqueue", lambda pk, delay=0.0: calls.append((pk, delay)))
+    return calls
+
+
+def _run(queued):
+    results = []
+    while queued:
+        pk, _ = queued.pop(0)
+        results.append(delivery.delivery_send(delivery_id=pk))
+    return results
+
+
+def _endpoint(url, events_=("ticket.created", "message.created")):
+    return endpoints.endpoint_create(url=url, events=list(events_))
+
+
+def test_the_receiver_verifies_the_signature_of_a_ticket_created_event(receiver, queued):
+    endpoint, secret = _endpoint(receiver.url, ["ticket.created"])
+    assert secret.startswith("whsec_")
+    ticket = open_ticket(subject="Parcel lost", body="Where is it?")
+    assert _run(queued) == ["delivered"]
+
+    [request] = receiver.requests
+    standard_webhooks.verify(secret, request["headers"], request["body"])  # raises if it does not verify
+    event = json.loads(request["body"])
+    assert event["type"] == "ticket.created" and event["data"]["ticket"]["reference"] == ticket.reference
+    assert request["headers"]["webhook-id"] == Event.objects.get().event_id
+    record = Delivery.objects.get()
+    assert (record.status, record.attempts, record.last_status_code) == (Delivery.Status.SUCCEEDED, 1, 200)
+
+
+def test_a_tampered_delivery_fails_verification(receiver, queued):
+    _, secret = _endpoint(receiver.url, ["ticket.created"])
+    open_ticket()
+    _run(queued)
+    [request] = receiver.requests
+    tampered = request["body"].replace(b"ticket.created", b"ticket.deleted")
+    with pytest.raises(standard_webhooks.InvalidSignature):
+        standard_webhooks.verify(secret, request["headers"], tampered)
+    with pytest.raises(standard_webhooks.InvalidSignature):
+        standard_webhooks.verify(standard_webhooks.new_secret(), request["headers"], request["body"])
+    old = {**request["headers"], "webhook-timestamp": str(int(request["headers"]["webhook-timestamp"]) - 3600)}
+    with pytest.raises(standard_webhooks.InvalidSignature):
+        standard_webhooks.verify(secret, old, request["body"])
+
+
+def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(receiver, queued, settings):
+    receiver.statuses = [500, 503]
+    _endpoint(receiver.url, ["ticket.created"])
+    open_ticket()
+
+    record = Delivery.objects.get()
+    results = []
+    delays = []
+    while queued:
+        pk, delay = queued.pop(0)
+        delays.append(delay)
+        results.append(delivery.delivery_send(delivery_id=pk))
+    assert results == ["retry", "retry", "delivered"]
+    assert delays[1] > delays[0] * 1.5  # exponential backoff (base 0.01 s here)
+    record.refresh_from_db()
+    assert record.status == Delivery.Status.SUCCEEDED and record.attempts == 3
+    ids = {r["headers"]["webhook-id"] for r in receiver.requests}
+    assert len(receiver.requests) == 3 and len(ids) == 1  # the same id every time: receivers dedupe on it
+
+
+def test_the_same_event_emitted_twice_is_delivered_once(receiver, queued):
+    _endpoint(receiver.url, ["ticket.created"])
+    ticket = open_ticket()
+    events.emit("ticket.created", {"ticket": {"id": ticket.pk}}, key=str(ticket.pk))
+    _run(queued)
+    assert Event.objects.count() == 1 and Delivery.objects.count() == 1 and len(receiver.requests) == 1
+
+
+def test_an_endpoint_failing_n_times_in_a_row_is_disabled_and_the_leads_are_emailed(receiver, queued, settings, jobs):
+    settings.WEBHOOK_DISABLE_AFTER = 3
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    receiver.statuses = [500] * 10
+    lead = StaffFactory(email="lead@example.com")
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    endpoint, _ = _endpoint(receiver.url, ["ticket.created"])
+    open_ticket()
+    open_ticket()
+    _run(queued)
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "3 failed attempts" in endpoint.disabled_reason
+    [(name, (subject, body, recipients))] = [j for j in jobs if j[0] == "tickets.tasks.send_staff_mail"]
+    assert recipients == ["lead@example.com"] and endpoint.url in subject
+    assert len(receiver.requests) == 3
+    # Nothing more is sent to a disabled endpoint.
+    open_ticket()
+    assert _run(queued) == []
+
+
+def test_endpoint_urls_must_be_http_and_public_in_production(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    for url in (
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://127.0.0.1:8000/x",
+        "http://10.0.0.5/x",
+        "http://[::1]/",
+    ):
+        with pytest.raises(ValidationError):
+            endpoints.endpoint_create(url=url, events=["ticket.created"])
+    assert not Endpoint.objects.exists()
+
+
+def test_leads_register_an_endpoint_in_the_workspace_and_see_the_secret_once(client, receiver, queued):
+    lead = StaffFactory()
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    client.force_login(lead)
+    page = client.post(reverse("webhooks:create"), {"url": receiver.url, "events": ["ticket.created"]})
+    assert page.status_code == 200
+    endpoint = Endpoint.objects.get()
+    assert endpoint.secret in page.content.decode()
+    assert endpoint.secret not in client.get(reverse("webhooks:endpoints")).content.decode()
+    bad = client.post(reverse("webhooks:create"), {"url": "gopher://x", "events": []})
+    assert bad.status_code == 422 and "Choose at least one event." in bad.content.decode()
+    open_ticket()
+    _run(queued)
+    log = client.get(reverse("webhooks:endpoints")).content.decode()
+    assert "ticket.created" in log and "Delivered" in log
+
+
+def test_agents_may_not_manage_webhooks(client):
+    client.force_login(StaffFactory())
+    assert client.get(reverse("webhooks:endpoints")).status_code == 403
+
+
+def test_status_changes_escalations_and_runs_are_emitted(receiver, queued, drain):
+    endpoint, _ = _endpoint(
+        receiver.url, ["ticket.status_changed", "ticket.escalated", "run.completed", "message.created"]
+    )
+    ticket = open_ticket(body="Where is my parcel?")
+    drain()
+    desk.ticket_escalate(ticket=ticket, reason="The customer asked for a person.")
+    staff = StaffFactory()
+    desk.ticket_update(ticket=ticket, by=staff, status="resolved")
+    _run(queued)
+    types = [json.loads(r["body"])["type"] for r in receiver.requests]
+    assert {"ticket.status_changed", "ticket.escalated", "run.completed", "message.created"} <= set(types)

@@ -1,0 +1,77 @@
+"""Emitting an event: the one helper every service calls, inside its own transaction.
+
+`emit()` records the event under an id derived from what happened (`key`), so emitting the same
+thing twice (a retried task, a redelivered signal) records one event; a Delivery row per subscribed,
+active endpoint (unique per endpoint and event) is created with it, and each is sent by a Celery
+task once the transaction commits. Nothing is sent for a change that rolls back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from webhooks.models import Delivery, Endpoint, Event, EventType
+
+logger = logging.getLogger(__name__)
+
+
+def event_id_for(key: str) -> str:
+    return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def emit(event_type: str, data: dict, *, key: str) -> Event | None:
+    """Record `event_type` with `data` (JSON) once per `key`, and queue its deliveries."""
+    if event_type not in EventType.values:
+        raise ValueError(f"unknown event type {event_type!r}")
+    event_id = event_id_for(f"{event_type}:{key}")
+    endpoints = [e for e in Endpoint.objects.filter(is_active=True).only("id", "events") if event_type in e.events]
+    if not endpoints:
+        return None  # nobody listens: nothing is stored
+    with transaction.atomic():
+        event = Event.objects.filter(event_id=event_id).first()
+        if event is None:
+            try:
+                with transaction.atomic():
+                    event = Event.objects.create(
+                        event_id=event_id,
+                        type=event_type,
+                        payload={
+                            "type": event_type,
+                            "timestamp": timezone.now().isoformat(),
+                            "data": data,
+                        },
+                    )
+            except IntegrityError:
+                event = Event.objects.get(event_id=event_id)
+        known = set(Delivery.objects.filter(event=event).values_list("endpoint_id", flat=True))
+        new = Delivery.objects.bulk_create(
+            [Delivery(endpoint=e, event=event, next_attempt_at=timezone.now()) for e in endpoints if e.pk not in known],
+            ignore_conflicts=True,
+        )
+        ids = list(
+            Delivery.objects.filter(event=event, endpoint_id__in=[d.endpoint_id for d in new]).values_list(
+                "pk", flat=True
+            )
+        )
+    for pk in ids:
+        _enqueue_on_commit(pk)
+    return event
+
+
+def _enqueue_on_commit(delivery_id: int, delay: float = 0.0) -> None:
+    transaction.on_commit(lambda: enqueue(delivery_id, delay))
+
+
+def enqueue(delivery_id: int, delay: float = 0.0) -> None:
+    """Send one delivery's task (looked up at call time, so tests can replace it). A broker outage
+    leaves the row pending; the sweeper sends it."""
+    from webhooks import tasks
+
+    try:
+        tasks.deliver.apply_async(args=[delivery_id], countdown=delay or None)
+    except Exception:  # noqa: BLE001 - the delivery is committed; the sweeper sends it later
+        logger.warning("broker unavailable; webhook delivery %s waits for the sweeper", delivery_id, exc_info=True)

@@ -1,0 +1,13 @@
+from django import forms
+
+from webhooks.models import EventType
+
+
+class EndpointForm(forms.Form):
+    url = forms.CharField(max_length=500, label="URL")
+    description = forms.CharField(max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )
