@@ -78,7 +78,8 @@ def _author_type(m: Message) -> str:
 
 
 def message(m: Message) -> dict:
-    client = (m.metadata or {}).get("client") or {}
+    client = m.client_metadata if hasattr(m, "client_metadata") else (m.metadata or {}).get("client")
+    client = client if isinstance(client, dict) else {}
     return {
         "id": public_id("message", m.pk),
         "object": "thread.message",

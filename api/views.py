@@ -14,7 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 from api import errors, shapes
 from api.auth import TokenAuth, retry_after, writer
 from api.errors import ApiError, not_found
-from api.idempotency import HEADER, idempotent
+from api.idempotency import HEADER, answer, idempotent
 from api.schemas import (
     Deleted,
     ErrorOut,
@@ -143,7 +143,7 @@ def threads_list(request, paging: Query[Paging]):
     page = conversations.thread_page(
         request.auth.user, limit=paging.limit, order=paging.order, after=after, before=before
     )
-    return shapes.page(page.rows, page.has_more, shapes.thread)
+    return answer(200, shapes.page(page.rows, page.has_more, shapes.thread))
 
 
 @api.post(
@@ -187,7 +187,7 @@ def _customer_named(email: str | None):
 
 @api.get("/threads/{thread_id}", response=responses(200, ThreadOut), tags=["threads"], summary="Retrieve a thread")
 def threads_retrieve(request, thread_id: str):
-    return shapes.thread(_ticket(request, thread_id))
+    return answer(200, shapes.thread(_ticket(request, thread_id)))
 
 
 def _modify_thread(request, thread_id: str, payload: MetadataChange):
@@ -218,7 +218,9 @@ def threads_delete(request, thread_id: str):
     user = writer(request)
     ticket = _ticket(request, thread_id)
     services.thread_delete(ticket=ticket, by=user)
-    return {"id": shapes.public_id("thread", ticket.thread_id), "object": "thread.deleted", "deleted": True}
+    return answer(
+        200, {"id": shapes.public_id("thread", ticket.thread_id), "object": "thread.deleted", "deleted": True}
+    )
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -281,7 +283,7 @@ def messages_list(request, thread_id: str, paging: Query[Paging]):
     except conversations.BadCursor as exc:
         name = "before" if before is not None else "after"
         raise ApiError(400, "invalid_cursor", f"{name} is not a message of this thread.", field=name) from exc
-    return shapes.page(page.rows, page.has_more, shapes.message)
+    return answer(200, shapes.page(page.rows, page.has_more, shapes.message))
 
 
 @api.post(
@@ -316,7 +318,7 @@ def messages_create(request, thread_id: str):
 )
 def messages_retrieve(request, thread_id: str, message_id: str):
     ticket = _ticket(request, thread_id)
-    return shapes.message(_message(request, ticket, message_id))
+    return answer(200, shapes.message(_message(request, ticket, message_id)))
 
 
 def _modify_message(request, thread_id: str, message_id: str, payload: MetadataChange):
@@ -361,7 +363,9 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
     message = _message(request, ticket, message_id)
     reason = parsing.one_line(query.reason.replace("\x00", ""))[:300] or "Deleted through the API."
     redaction.message_redact(message=message, by=user, reason=reason)
-    return {"id": shapes.public_id("message", message.pk), "object": "thread.message.deleted", "deleted": True}
+    return answer(
+        200, {"id": shapes.public_id("message", message.pk), "object": "thread.message.deleted", "deleted": True}
+    )
 
 
 @api.get(
@@ -373,7 +377,9 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
 def message_files(request, thread_id: str, message_id: str):
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
-    return shapes.page(conversations.attachments_of(message), False, lambda a: shapes.file(a, ticket.thread_id))
+    return answer(
+        200, shapes.page(conversations.attachments_of(message), False, lambda a: shapes.file(a, ticket.thread_id))
+    )
 
 
 @api.get(
@@ -410,7 +416,7 @@ def runs_list(request, thread_id: str, paging: Query[Paging]):
     after, before = _cursors("run", paging)
     page = conversations.run_page(ticket, limit=paging.limit, order=paging.order, after=after, before=before)
     staff = request.auth.user.is_staff
-    return shapes.page(page.rows, page.has_more, lambda r: shapes.run(r, staff=staff))
+    return answer(200, shapes.page(page.rows, page.has_more, lambda r: shapes.run(r, staff=staff)))
 
 
 @api.post(
@@ -436,7 +442,7 @@ def runs_create(request, thread_id: str):
 @api.get("/threads/{thread_id}/runs/{run_id}", response=responses(200, RunOut), tags=["runs"], summary="Retrieve a run")
 def runs_retrieve(request, thread_id: str, run_id: str):
     ticket = _ticket(request, thread_id)
-    return shapes.run(_run(request, ticket, run_id), staff=request.auth.user.is_staff)
+    return answer(200, shapes.run(_run(request, ticket, run_id), staff=request.auth.user.is_staff))
 
 
 @api.post(

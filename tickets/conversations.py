@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, Prefetch, QuerySet, Subquery
 
 from assistants.models import Attachment, Message, Run
 from tickets.models import Ticket
@@ -34,10 +34,28 @@ def ticket_by_thread(user, thread_id: int) -> Ticket | None:
     return tickets_for(user).select_related("thread", "customer").filter(thread_id=thread_id).first()
 
 
+# What a message's JSON needs: the desk's own metadata (reply outcomes, candidates, edits) is not read,
+# only the client's part of it.
+MESSAGE_FIELDS = (
+    "id", "thread_id", "seq", "role", "body", "visibility", "draft_state", "run_id", "author_id",
+    "created_at", "redacted_at", "redacted_by__id", "redacted_by__username", "redacted_by__first_name",
+    "redacted_by__last_name",
+)  # fmt: skip
+
+
 def messages_visible(ticket: Ticket, user) -> QuerySet:
     """Staff see the whole thread; a customer its public messages (the portal's rule)."""
-    qs = Message.objects.filter(thread_id=ticket.thread_id).select_related("redacted_by")
+    qs = Message.objects.filter(thread_id=ticket.thread_id)
     return qs if user.is_staff else qs.public()
+
+
+def _for_json(qs: QuerySet) -> QuerySet:
+    return (
+        qs.select_related("redacted_by")
+        .only(*MESSAGE_FIELDS)
+        .annotate(client_metadata=F("metadata__client"))
+        .prefetch_related(_attachments())
+    )
 
 
 def _page(qs: QuerySet, *, key: str, limit: int, order: str, after=None, before=None) -> Page:
@@ -86,7 +104,7 @@ def message_page(
         return Subquery(visible.filter(pk=pk).values("seq")[:1]) if pk is not None else None
 
     page = _page(
-        visible.prefetch_related(_attachments()),
+        _for_json(visible),
         key="seq",
         limit=limit,
         order=order,
@@ -99,7 +117,7 @@ def message_page(
 
 
 def message_get(ticket: Ticket, user, message_id: int) -> Message | None:
-    return messages_visible(ticket, user).prefetch_related(_attachments()).filter(pk=message_id).first()
+    return _for_json(messages_visible(ticket, user)).filter(pk=message_id).first()
 
 
 def attachments_of(message: Message) -> list[Attachment]:
@@ -129,7 +147,3 @@ def run_page(
 
 def run_get(ticket: Ticket, run_id: int) -> Run | None:
     return Run.objects.filter(thread_id=ticket.thread_id, pk=run_id).defer(*RUN_FIELDS_LEFT_OUT).first()
-
-
-def has_run(ticket: Ticket, run_id: int) -> bool:
-    return Run.objects.filter(Q(thread_id=ticket.thread_id) & Q(pk=run_id)).exists()
