@@ -94,7 +94,7 @@ def message(m: Message) -> dict:
             {"type": "text", "text": {"value": m.redaction_notice if m.is_redacted else m.body, "annotations": []}}
         ],
         "redacted": m.is_redacted,
-        "attachments": [file(a, m.thread_id) for a in m.attachments.all()],
+        "attachments": [file(a, m.thread_id) for a in (m.files if hasattr(m, "files") else m.attachments.all())],
         "run_id": public_id("run", m.run_id) if m.run_id else None,
         "metadata": {k: v for k, v in client.items() if isinstance(k, str) and isinstance(v, str)},
     }
