@@ -92,9 +92,17 @@ def _page(qs: QuerySet, *, key: str, limit: int, order: str, after=None, before=
     return Page(rows[:limit], len(rows) > limit)
 
 
+# What a thread's JSON does not show (the engine's remote state, history, counters and usage).
+THREAD_LIST_SKIPS = (
+    "feedback_comment", "escalation_reason", "last_message_preview",
+    "thread__remote_state", "thread__remote_history", "thread__remote_error", "thread__metadata",
+    "thread__attention", "customer__password", "customer__last_login",
+)  # fmt: skip
+
+
 def thread_page(user, *, limit: int, order: str = "desc", after: int | None = None, before: int | None = None) -> Page:
     """The user's tickets by thread id, newest first by default (thread ids grow with creation)."""
-    qs = tickets_for(user).select_related("thread", "customer")
+    qs = tickets_for(user).select_related("thread", "customer").defer(*THREAD_LIST_SKIPS)
     return _page(qs, key="thread_id", limit=limit, order=order, after=after, before=before)
 
 
