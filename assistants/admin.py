@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from assistants import knowledge, lifecycle
-from assistants.metadata import MAX_KEYS, MetadataError, validate_metadata
+from assistants.metadata import MAX_KEYS, MetadataError, validate_custom_metadata
 from assistants.models import Attachment, KnowledgeArticle, Message, Redaction, Run, Thread
 from assistants.providers import PROVIDERS
 from config import parsing
@@ -150,22 +150,8 @@ class CustomMetadataField(forms.CharField):
 
     def validate(self, value):
         super().validate(value)
-        clashes = sorted(set(value) & set(self.reserved_keys))
-        if clashes:
-            raise forms.ValidationError(f"Reserved keys are set from the ticket, not here: {', '.join(clashes)}.")
-        bad = [k for k, v in value.items() if not isinstance(v, str)]
-        if bad:
-            raise forms.ValidationError(
-                f"Values must be strings: {', '.join(bad)} (write numbers and booleans in quotes)."
-            )
-        allowed = MAX_KEYS - len(self.reserved_keys)
-        if len(value) > allowed:
-            raise forms.ValidationError(
-                f"{len(value)} custom keys: at most {allowed} fit beside the {len(self.reserved_keys)} reserved keys "
-                f"(the provider allows {MAX_KEYS})."
-            )
         try:
-            validate_metadata({**dict.fromkeys(self.reserved_keys, ""), **value})
+            validate_custom_metadata(value, reserved_keys=self.reserved_keys)
         except MetadataError as exc:
             raise forms.ValidationError(str(exc)) from exc
 

@@ -32,3 +32,24 @@ def validate_metadata(metadata: dict) -> dict[str, str]:
                 f"Metadata value of {key!r} is {len(value)} characters; the limit is {MAX_VALUE_LENGTH}."
             )
     return metadata
+
+
+def validate_custom_metadata(value: dict, *, reserved_keys) -> dict[str, str]:
+    """A thread's custom keys, beside the reserved (typed) ones the owning app sets: the admin's and
+    the API's one rule. Raises MetadataError saying why."""
+    if not isinstance(value, dict):
+        raise MetadataError('Enter a JSON object, e.g. {"order": "5521"}.')
+    clashes = sorted(set(value) & set(reserved_keys))
+    if clashes:
+        raise MetadataError(f"Reserved keys are set from the ticket, not here: {', '.join(clashes)}.")
+    bad = [str(k) for k, v in value.items() if not isinstance(v, str)]
+    if bad:
+        raise MetadataError(f"Values must be strings: {', '.join(bad)} (write numbers and booleans in quotes).")
+    allowed = MAX_KEYS - len(reserved_keys)
+    if len(value) > allowed:
+        raise MetadataError(
+            f"{len(value)} custom keys: at most {allowed} fit beside the {len(reserved_keys)} reserved keys "
+            f"(the provider allows {MAX_KEYS})."
+        )
+    validate_metadata({**dict.fromkeys(reserved_keys, ""), **value})
+    return value

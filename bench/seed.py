@@ -118,7 +118,7 @@ class Batch:
 THREAD_COLS = (
     "id provider remote_id remote_history remote_error metadata custom_metadata metadata_dirty state ai_state "
     "attention message_count run_count input_tokens cached_tokens output_tokens cost context_tokens created_at "
-    "updated_at"
+    "updated_at remote_state"
 ).split()
 TICKET_COLS = (
     "id subject status priority ai_mode escalated escalated_at escalation_reason feedback_rating feedback_comment "
@@ -271,7 +271,7 @@ class Builder:
             rating = Decimal(rng.randint(2, 10)) / 2
         batch.threads.append(
             [thread_id, "offline", "", "[]", "", "{}", "{}", False, "active", ai_state, "", n, len(runs),
-             tokens[0], tokens[1], tokens[2], cost, tokens[0], created, updated]
+             tokens[0], tokens[1], tokens[2], cost, tokens[0], created, updated, "{}"]
         )  # fmt: skip
         batch.tickets.append(
             [ticket_id, subject, status, priority, ai_mode, escalated, created if escalated else None,

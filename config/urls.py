@@ -19,4 +19,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/", include("assistants.urls")),
     path("mail/", include("mail.urls")),
+    path("api/v1/", include("api.urls")),
 ]

@@ -561,3 +561,127 @@ def deflection_record(*, article_id: int | None, customer=None, query: str = "")
     return Deflection.objects.create(
         article=article, customer=customer if customer and customer.is_authenticated else None, query=query[:300]
     )
+
+
+# --- the API's thread and message metadata ---------------------------------------------------
+
+READ_ONLY_METADATA = {
+    "ticket": "the ticket's reference",
+    "customer": "set from the ticket's customer",
+    "user_is_premium": "copied from the customer's profile",
+}
+STAFF_TYPED_FLAGS = ("escalated", "language_preference", "conversation_topic")
+
+
+def _metadata_error(key: str, message: str) -> ValidationError:
+    return ValidationError({f"metadata.{key}": message})
+
+
+def thread_metadata_update(*, ticket: Ticket, by: User, metadata: dict) -> Ticket:
+    """Change a ticket's thread metadata from outside (the API), through the same rules as the
+    admin and the portal: typed flags through their services (audited, mirrored), custom keys
+    within the admin's limits (a null value removes a key). Staff change the flags and custom
+    keys; a customer only rates (feedback_rating, once resolved, as in the portal)."""
+    from assistants import lifecycle
+    from assistants.metadata import MetadataError, validate_custom_metadata
+
+    if not isinstance(metadata, dict):
+        raise ValidationError({"metadata": "Metadata is an object of strings."})
+    for key, value in metadata.items():
+        if key in READ_ONLY_METADATA:
+            raise _metadata_error(key, f"{key} is read-only here ({READ_ONLY_METADATA[key]}).")
+        if value is not None and not isinstance(value, str):
+            raise _metadata_error(key, "Values must be strings (write numbers and booleans in quotes).")
+    if not by.is_staff:
+        others = sorted(set(metadata) - {"feedback_rating"})
+        if others:
+            raise PermissionDenied(f"A customer may only set feedback_rating, not {', '.join(others)}.")
+    elif "feedback_rating" in metadata:
+        raise _metadata_error("feedback_rating", "The rating is the customer's to give.")
+    custom = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA_KEYS}
+    if custom:
+        merged = {**ticket.thread.custom_metadata}
+        for key, value in custom.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        try:
+            validate_custom_metadata(merged, reserved_keys=RESERVED_METADATA_KEYS)
+        except MetadataError as exc:
+            raise ValidationError({"metadata": str(exc)}) from exc
+    updates = {}
+    for key in ("language_preference", "conversation_topic"):
+        if key in metadata:
+            value = (metadata[key] or "").strip()
+            try:
+                Ticket._meta.get_field(key).clean(value, ticket)
+            except ValidationError as exc:
+                raise _metadata_error(key, " ".join(exc.messages)) from exc
+            updates[key] = value
+    escalate = None
+    if "escalated" in metadata:
+        escalate = parsing.choice(metadata["escalated"], ("true", "false"))
+        if escalate is None:
+            raise _metadata_error("escalated", 'escalated is "true" or "false".')
+    rating = None
+    if "feedback_rating" in metadata:
+        try:
+            rating = Decimal(metadata["feedback_rating"] or "")
+        except ArithmeticError as exc:
+            raise _metadata_error("feedback_rating", "A rating is 1.0 to 5.0 in steps of 0.5.") from exc
+        if not rating.is_finite():
+            raise _metadata_error("feedback_rating", "A rating is 1.0 to 5.0 in steps of 0.5.")
+    with transaction.atomic():
+        if rating is not None:
+            try:
+                ticket_rate(ticket=ticket, customer=by, rating=rating)
+            except ValidationError as exc:
+                raise _metadata_error("feedback_rating", " ".join(exc.messages)) from exc
+        if escalate == "true":
+            ticket_escalate(ticket=ticket, reason=f"Escalated by {_name(by)} through the API.", by=by)
+        elif escalate == "false":
+            ticket_deescalate(ticket=ticket, by=by)
+        if updates:
+            ticket_update(ticket=ticket, by=by, **updates)
+        if custom:
+            Thread.objects.filter(pk=ticket.thread_id).update(custom_metadata=merged)
+            lifecycle.request_metadata_resync(thread_ids=[ticket.thread_id])
+    return Ticket.objects.select_related("thread", "customer").get(pk=ticket.pk)
+
+
+def thread_delete(*, ticket: Ticket, by: User) -> None:
+    """Delete the ticket's remote conversation (the lifecycle's deletion: the local history stays,
+    the thread is marked deleted). Staff only."""
+    from assistants import lifecycle
+
+    if not by.is_staff:
+        raise PermissionDenied("Only staff delete a thread.")
+    lifecycle.request_remote_deletion(thread_ids=[ticket.thread_id])
+
+
+def message_metadata_update(*, message: Message, by: User, metadata: dict) -> Message:
+    """The metadata an outside client keeps on a message (strings, the provider's limits; null
+    removes a key), apart from what the help desk records there. Staff on any message they see,
+    a customer on their own."""
+    from assistants.metadata import MetadataError
+
+    if not by.is_staff and message.author_id != by.pk:
+        raise PermissionDenied("A customer may only change the metadata of their own messages.")
+    if not isinstance(metadata, dict) or any(v is not None and not isinstance(v, str) for v in metadata.values()):
+        raise ValidationError({"metadata": "Metadata is an object of strings (null removes a key)."})
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        current = dict((locked.metadata or {}).get("client") or {})
+        for key, value in metadata.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        try:
+            validate_metadata(current)
+        except MetadataError as exc:
+            raise ValidationError({"metadata": str(exc)}) from exc
+        locked.metadata = {**(locked.metadata or {}), "client": current}
+        locked.save(update_fields=["metadata"])
+    return locked

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from api import workspace as api_tokens
 from tickets.views import canned, people, staff
 
 app_name = "staff"
@@ -29,4 +30,6 @@ urlpatterns = [
     path("people/", people.people_list, name="people"),
     path("people/<id:pk>/role/", people.person_role, name="person_role"),
     path("people/<id:pk>/active/", people.person_active, name="person_active"),
+    path("api-tokens/", api_tokens.token_list, name="api_tokens"),
+    path("api-tokens/<id:pk>/revoke/", api_tokens.token_revoke, name="api_token_revoke"),
 ]

@@ -1,0 +1,72 @@
+"""Personal API tokens: created (the secret shown once), looked up by their hash, revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from api.models import ApiToken
+from config import parsing
+
+SECRET_PREFIX = "hd_"
+MAX_SECRET_LENGTH = 100  # ours are 46 characters
+# last_used_at is written at most this often per token, so reading costs no write per request.
+LAST_USED_EVERY = timedelta(seconds=60)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, user, scope: str, name: str = "", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token and its secret (256 random bits). Only the secret's sha256 is stored."""
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": f"Unknown scope {scope!r}: read or write."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if not user.is_active:
+        raise ValidationError("This account is not active.")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=parsing.one_line(name)[:80],
+        scope=scope,
+        prefix=secret[: len(SECRET_PREFIX) + 6],
+        key_hash=_digest(secret),
+        expires_at=expires_at,
+    )
+    return token, secret
+
+
+def token_revoke(*, token: ApiToken, by) -> bool:
+    """Revoke a token (its owner, or anyone allowed to manage it). Idempotent."""
+    return bool(ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+
+
+def token_authenticate(secret: str) -> ApiToken | None:
+    """The live token with this secret (not revoked, not expired, its user active), with its user, or
+    None. One query; last_used_at is refreshed at most once a minute."""
+    if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX) or len(secret) > MAX_SECRET_LENGTH:
+        return None
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if token is None:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def tokens_of(user):
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
