@@ -292,6 +292,8 @@ CELERY_BEAT_SCHEDULE = {
     # The email channel: poll IMAP mailboxes; send mail and parse mail whose task was lost.
     "mail-poll": {"task": "mail.tasks.poll_mailboxes", "schedule": envfloat("MAIL_POLL_INTERVAL", 30.0)},
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
+    # The live pages' change feed keeps an hour (tickets/live.py).
+    "live-prune": {"task": "tickets.tasks.prune_live_changes", "schedule": 600.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).

@@ -77,7 +77,7 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
 
     running = _updates(portal, ticket, after=1).content.decode()
     assert 'hx-trigger="every 1s"' in running
-    assert "hx-swap-oob" not in running  # nothing new yet
+    assert "beforeend:#messages" not in running  # nothing new yet (only the status badge rides along)
 
     drain()
     done = _updates(portal, ticket, after=1).content.decode()
@@ -85,7 +85,9 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
     assert reply.draft_state == Message.DraftState.PUBLISHED
     assert 'hx-swap-oob="beforeend:#messages"' in done
     assert f'id="message-{reply.seq}"' in done
-    assert "hx-trigger" not in done
+    # Done: the page keeps following the ticket, slowly, through the change feed's cursor.
+    assert 'hx-trigger="every 3s"' in done
+    assert "change=" in done
     assert "The assistant is answering" not in done
     assert f'value="{reply.seq}"' in done  # the cursor moved on
 
@@ -292,8 +294,9 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
     for n in range(10):
         services.customer_reply(ticket=ticket, customer=customer, body=f"message {n}")
     drain()
-    # user (the session comes from the cache), ticket with its thread, public messages, attachments
-    with django_assert_num_queries(4):
+    # user (the session comes from the cache), the live feed's cursor, ticket with its thread,
+    # public messages, attachments
+    with django_assert_num_queries(5):
         response = portal.get(reverse("portal:ticket", args=[ticket.pk]))
     assert response.status_code == 200
 
@@ -301,12 +304,13 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
 def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num_queries):
     ticket = open_ticket(customer)
     drain()
-    # user (the session is cached), then the view's own two: ticket with thread, new messages
-    with django_assert_num_queries(3):
+    # user (the session is cached), then the view's own three: the live cursor, ticket with thread,
+    # new messages
+    with django_assert_num_queries(4):
         response = _updates(portal, ticket, after=2, since="1")
     assert response.status_code == 200
     # when there is something new, one more for the new messages' attachments
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = _updates(portal, ticket, after=0, since="1")
     assert "hx-swap-oob" in response.content.decode()
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from assistants.models import KnowledgeArticle, Thread
 
@@ -202,3 +203,24 @@ class Deflection(models.Model):
 
     def __str__(self) -> str:
         return f"Deflection {self.pk} ({self.article_id})"
+
+
+class LiveChange(models.Model):
+    """The change feed the live pages poll: one row per visible change to a ticket (the ticket's
+    own fields, one of its messages, its thread's assistant state, a run's status), written by
+    database triggers in the writing transaction, whatever wrote it (services, the run engine,
+    the admin, queryset updates). See migration 0006. Ids only grow, so a page's cursor is the
+    last id it saw: the inbox asks for the newest id, a ticket page for rows of its ticket after
+    its cursor. Old rows are pruned (tickets.tasks.prune_live_changes)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket_id = models.BigIntegerField()  # no foreign key: the feed never locks or cascades
+    message_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["ticket_id", "id"], name="live_change_ticket")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} on ticket {self.ticket_id}"

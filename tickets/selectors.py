@@ -293,6 +293,11 @@ def messages_after(thread_id: int, after: int) -> list[Message]:
     return list(_messages(thread_id).filter(seq__gt=after).order_by("seq"))
 
 
+def messages_changed(thread_id: int, *, ids: set[int], after: int) -> list[Message]:
+    """For the live page: the messages the change feed named, and any after seq `after`."""
+    return list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq"))
+
+
 def latest_run(thread_id: int) -> Run | None:
     return (
         Run.objects.filter(thread_id=thread_id)

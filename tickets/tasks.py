@@ -27,3 +27,11 @@ def send_staff_mail(subject: str, body: str, recipients: list[str]) -> None:
         # Said with its cause; the task then retries (SMTP and network errors) or gives up.
         logger.error("could not send %r to %s: %s: %s", subject, recipients, type(exc).__name__, exc)
         raise
+
+
+@shared_task(ignore_result=True)
+def prune_live_changes() -> None:
+    """Old rows of the live pages' change feed (tickets.live)."""
+    from tickets import live
+
+    live.prune()
