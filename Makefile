@@ -8,7 +8,7 @@ BOOT_PYTHON := $(shell for p in python3.12 python3.13 python3.14 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: run serve test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers bench-email clean
+.PHONY: run serve test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers bench-email bench-live clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(BOOT_PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)"; exit 1; }
@@ -80,6 +80,9 @@ bench-answers: setup
 
 bench-email: migrate
 	$(PY) bench/email_ingest.py
+
+bench-live: migrate
+	$(PY) bench/live.py
 
 clean:
 	rm -rf $(VENV) var

@@ -62,7 +62,8 @@ SECRET_KEY = envstr("SECRET_KEY") or _dev_secret_key()
 # Off unless asked for: `make run` sets DEBUG=true for itself; production and the tests never do.
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset, the site is where `make run` serves it: http://127.0.0.1:$PORT (links in emails use it).
+SITE_URL = (envstr("SITE_URL") or f"http://127.0.0.1:{envstr('PORT') or '8000'}").rstrip("/")
 
 # --- HTTPS: on when the site's own URL is https (and DEBUG is off); each one can be overridden --
 _HTTPS = SITE_URL.startswith("https://") and not DEBUG

@@ -133,3 +133,31 @@ def test_the_customers_badge_follows_the_ticket_without_a_reload(open_as, quiet)
     page.locator("#reply-form").get_by_role("button", name="Send").click()
     expect(page.locator(".portal-status")).to_have_text("Open", timeout=SOON)
     assert_not_reloaded(page)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_the_inbox_ticket_page_and_portal_fit_a_390_px_phone(open_as, quiet):
+    customer = CustomerFactory(first_name="Ada")
+    ticket = open_ticket(
+        customer=customer, subject="A rather long subject about a parcel stuck in Leeds", body="x " * 200
+    )
+    open_ticket(customer=customer, subject="Invoice copy", body="Please send my invoice.")
+    agent = StaffFactory(first_name="Grace")
+    services.staff_reply(ticket=ticket, staff=agent, body="averyveryverylongwordwithoutanyspaces" * 3, internal=True)
+
+    staff_page = open_as(agent)
+    staff_page.set_viewport_size(PHONE)
+    for url in ("/staff/", f"/staff/tickets/{ticket.pk}/", "/staff/dashboard/"):
+        staff_page.goto(url)
+        assert _overflow(staff_page) <= 390, f"{url} is {_overflow(staff_page)} px wide"
+    portal = open_as(customer)
+    portal.set_viewport_size(PHONE)
+    for url in ("/portal/", f"/portal/tickets/{ticket.pk}/", "/portal/new/", "/help/"):
+        portal.goto(url)
+        assert _overflow(portal) <= 390, f"{url} is {_overflow(portal)} px wide"
