@@ -294,9 +294,9 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
     for n in range(10):
         services.customer_reply(ticket=ticket, customer=customer, body=f"message {n}")
     drain()
-    # user (the session comes from the cache), the live feed's cursor, ticket with its thread,
-    # public messages, attachments
-    with django_assert_num_queries(5):
+    # user (the session comes from the cache), ticket with its thread (and the live feed's
+    # cursor), public messages, attachments
+    with django_assert_num_queries(4):
         response = portal.get(reverse("portal:ticket", args=[ticket.pk]))
     assert response.status_code == 200
 
@@ -304,13 +304,13 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
 def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num_queries):
     ticket = open_ticket(customer)
     drain()
-    # user (the session is cached), then the view's own three: the live cursor, ticket with thread,
-    # new messages
-    with django_assert_num_queries(4):
+    # user (the session is cached), then the view's own two: ticket with thread (and the live
+    # feed's cursor), new messages
+    with django_assert_num_queries(3):
         response = _updates(portal, ticket, after=2, since="1")
     assert response.status_code == 200
     # when there is something new, one more for the new messages' attachments
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = _updates(portal, ticket, after=0, since="1")
     assert "hx-swap-oob" in response.content.decode()
 

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from tickets.models import LiveChange, Ticket
@@ -27,6 +27,11 @@ KEEP = timedelta(hours=1)
 def latest_change() -> int:
     """The newest id of the feed (0 when it is empty): the maximum of the primary key."""
     return LiveChange.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def latest_change_subquery() -> Subquery:
+    """latest_change() as a subquery, to read the cursor in the same statement as a page's state."""
+    return Subquery(LiveChange.objects.order_by("-id").values("id")[:1])
 
 
 def ticket_changes(ticket_id: int, *, after: int) -> tuple[int, set[int]]:

@@ -40,7 +40,14 @@ PAGE_MESSAGES = 50
 
 
 def _get_ticket_for_customer(request, pk: int) -> Ticket:
-    tickets = Ticket.objects.visible_to(request.user).filter(customer=request.user).select_related("thread")
+    # live_cursor: the change feed's newest id, read in the same statement as the ticket, so the
+    # page's cursor matches the state it shows (tickets/live.py).
+    tickets = (
+        Ticket.objects.visible_to(request.user)
+        .filter(customer=request.user)
+        .select_related("thread")
+        .annotate(live_cursor=live.latest_change_subquery())
+    )
     return get_object_or_404(tickets, pk=pk)
 
 
@@ -99,7 +106,7 @@ def _live(ticket: Ticket, *, after: int, since: int, change: int) -> dict:
 def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
     """New public messages since the page's cursor: those after seq `after`, plus drafts that
     staff approved after `since` (they keep their older seq, so `after` alone would miss them)."""
-    change = live.latest_change()  # first: a change during the reads below is announced again
+    change = ticket.live_cursor or 0
     now = timezone.now()
     since = _from_micros(since_raw)
     new = Q(seq__gt=after)
@@ -115,7 +122,7 @@ def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
 
 
 def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: int = 200):
-    change = live.latest_change()
+    change = ticket.live_cursor or 0
     now = timezone.now()
     public = _public_messages(ticket)
     if request.GET.get("all") == "1":
