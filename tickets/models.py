@@ -78,6 +78,8 @@ class Ticket(models.Model):
     user_is_premium = models.BooleanField(default=False, help_text="Copied from the customer's profile.")
     thread = models.OneToOneField(Thread, on_delete=models.PROTECT, related_name="ticket")
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The first public reply a person sent (written or approved): first_response_at counts the assistant too.
+    first_human_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Last activity (a message, a change): the inbox sorts by it.
@@ -98,7 +100,7 @@ class Ticket(models.Model):
             # The "newest" sort, and the dashboard's recent window, whose times and ratings are
             # then read from the index alone (key columns rather than INCLUDE: SQLite has none).
             models.Index(
-                fields=["created_at", "first_response_at", "resolved_at", "feedback_rating"],
+                fields=["created_at", "first_response_at", "resolved_at", "feedback_rating", "first_human_response_at"],
                 name="ticket_created_times",
             ),
         ]
