@@ -17,7 +17,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
-setup: $(VENV)/.installed
+# axe-core for the accessibility tests (package-lock.json pins it). Without npm the app and the other
+# tests still run; the accessibility tests then skip (and fail under REQUIRE_SERVICES=1).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility tests will skip (apt-get install npm)"; fi
+
+setup: $(VENV)/.installed node_modules/.package-lock.json
 	@mkdir -p var
 
 migrate: setup
