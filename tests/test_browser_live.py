@@ -161,3 +161,18 @@ def test_the_inbox_ticket_page_and_portal_fit_a_390_px_phone(open_as, quiet):
     for url in ("/portal/", f"/portal/tickets/{ticket.pk}/", "/portal/new/", "/help/"):
         portal.goto(url)
         assert _overflow(portal) <= 390, f"{url} is {_overflow(portal)} px wide"
+
+
+def test_a_hidden_tab_polls_less_often(open_as, quiet):
+    ticket = open_ticket(subject="Lost parcel", body="Nothing arrived.")
+    agent = StaffFactory()
+    visible, hidden = open_as(agent), open_as(agent)
+    hidden.add_init_script("Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'});")
+    polls = {"visible": 0, "hidden": 0}
+    visible.on("request", lambda r: polls.__setitem__("visible", polls["visible"] + ("/live/" in r.url)))
+    hidden.on("request", lambda r: polls.__setitem__("hidden", polls["hidden"] + ("/live/" in r.url)))
+    visible.goto(f"/staff/tickets/{ticket.pk}/")
+    hidden.goto(f"/staff/tickets/{ticket.pk}/")
+    visible.wait_for_timeout(7_000)
+    assert polls["visible"] >= 2  # every 2 s
+    assert polls["hidden"] <= 1  # every 15 s
