@@ -176,3 +176,23 @@ def test_a_hidden_tab_polls_less_often(open_as, quiet):
     visible.wait_for_timeout(7_000)
     assert polls["visible"] >= 2  # every 2 s
     assert polls["hidden"] <= 1  # every 15 s
+
+
+def test_a_draft_another_agent_discards_changes_in_place_on_the_open_page(open_as, quiet):
+    from assistants import services as assistant
+
+    ticket = open_ticket(subject="Refund", body="Where is my refund?")
+    draft = assistant.message_add(
+        thread=ticket.thread, role="assistant", body="A suggested reply.", draft_state="draft"
+    )
+    grace, alan = StaffFactory(first_name="Grace"), StaffFactory(first_name="Alan")
+    page = open_as(grace)
+    page.goto(f"/staff/tickets/{ticket.pk}/")
+    expect(page.locator(f"#msg-{draft.pk}.msg-draft")).to_be_visible()
+    set_marker(page)
+
+    services.draft_discard(message=draft, staff=alan)
+    expect(page.locator(f"#msg-{draft.pk}.msg-discarded")).to_be_visible(timeout=SOON)
+    expect(page.locator(f"#msg-{draft.pk}")).to_have_count(1)  # replaced where it was, not appended again
+    expect(page.locator("#messages article")).to_have_count(2)
+    assert_not_reloaded(page)
