@@ -99,8 +99,8 @@ def main() -> None:
     Ticket.objects.filter(pk__in=[t.pk for t in watched]).update(ai_mode=Ticket.AIMode.OFF)  # no runs queued
     agents = []
     for i, ticket in enumerate(watched):
-        name = f"live-agent-{i}-{rng.random():.6f}@example.com"
-        user = seed.User.objects.create(username=name, email=name, is_staff=True)
+        name = f"live-agent-{i}@example.com"
+        user, _ = seed.User.objects.get_or_create(username=name, defaults={"email": name, "is_staff": True})
         client = Client()
         client.force_login(user)
         agents.append((client, ticket))
