@@ -11,7 +11,14 @@ from assistants import scheduling, services
 from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory
 
-pytest_plugins = ["tests.worker", "tests.knowledge_base", "tests.openai_support", "tests.mail_services"]
+# tests.browser: one chromium and one live server for the whole session, shared by every browser test module.
+pytest_plugins = [
+    "tests.worker",
+    "tests.knowledge_base",
+    "tests.openai_support",
+    "tests.mail_services",
+    "tests.browser",
+]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}

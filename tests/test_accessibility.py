@@ -18,8 +18,6 @@ from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_
 from tickets import services
 from tickets.models import Ticket
 
-chromium, live_server = fixtures.chromium, fixtures.live_server
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"

@@ -14,15 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from assistants.models import Message
-from tests import browser as fixtures
 from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_ticket
 from tests.knowledge_base import make_knowledge_base
 from tests.worker import wait_until
 from tickets import services
 from tickets.models import Deflection, Ticket
-
-# The browser fixtures, made visible to this module's tests.
-chromium, live_server, open_as = fixtures.chromium, fixtures.live_server, fixtures.open_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

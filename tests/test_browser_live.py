@@ -10,12 +10,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests import browser as fixtures
 from tests.factories import CustomerFactory, StaffFactory, open_ticket
 from tickets import services
 from tickets.models import Ticket
-
-chromium, live_server, open_as = fixtures.chromium, fixtures.live_server, fixtures.open_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
