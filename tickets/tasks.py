@@ -7,6 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from tickets import live
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,6 +34,4 @@ def send_staff_mail(subject: str, body: str, recipients: list[str]) -> None:
 @shared_task(ignore_result=True)
 def prune_live_changes() -> None:
     """Old rows of the live pages' change feed (tickets.live)."""
-    from tickets import live
-
     live.prune()
