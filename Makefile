@@ -8,7 +8,7 @@ BOOT_PYTHON := $(shell for p in python3.12 python3.13 python3.14 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: run serve test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers bench-email bench-api clean
+.PHONY: run serve test lint format setup migrate seed screenshots bench-pipeline bench-pages bench-concurrency bench-context bench-storm bench-answers bench-email bench-api bench-live clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(BOOT_PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)"; exit 1; }
@@ -17,7 +17,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
-setup: $(VENV)/.installed
+# axe-core for the accessibility tests (package-lock.json pins it). Without npm the app and the other
+# tests still run; the accessibility tests then skip (and fail under REQUIRE_SERVICES=1).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility tests will skip (apt-get install npm)"; fi
+
+setup: $(VENV)/.installed node_modules/.package-lock.json
 	@mkdir -p var
 
 migrate: setup
@@ -84,6 +90,9 @@ bench-email: migrate
 # The REST API: listing pages in-process (queries, p50) and message creates/s through gunicorn (4 workers).
 bench-api: migrate
 	$(PY) bench/api.py
+
+bench-live: migrate
+	$(PY) bench/live.py
 
 clean:
 	rm -rf $(VENV) var

@@ -311,8 +311,9 @@ class Run(models.Model):
         if self.status == self.Status.REQUIRES_ACTION and self.provider_state.get("pending_calls"):
             names = ", ".join(c["name"] for c in self.provider_state["pending_calls"])
             return f"Calling a tool: {names}"
-        if self.status == self.Status.QUEUED and self.attempts:
-            return "Retrying"
+        if self.status == self.Status.QUEUED and (self.attempts or self.trigger == self.Trigger.AUTO_RETRY):
+            # Not "Queued": the run before this one failed, and staff should read that it did.
+            return "Retrying after a failed run"
         return self.get_status_display()
 
 

@@ -46,9 +46,12 @@ def message_add(
     now = timezone.now()
     # No savepoint: this is one step of the caller's transaction, and a failure aborts all of it.
     with transaction.atomic(savepoint=False):
-        locked = lock_thread(thread.pk, "message_count")
+        locked = lock_thread(thread.pk, "message_count", "state")
         seq = locked.message_count + 1
-        Thread.objects.filter(pk=thread.pk).update(message_count=seq, updated_at=now)
+        # A new message on an archived thread brings it back: the thread is active again (the one
+        # place this is decided; the lifecycle archives it again once its owner is finished).
+        revived = {"state": Thread.State.ACTIVE, "archived_at": None} if locked.state == Thread.State.ARCHIVED else {}
+        Thread.objects.filter(pk=thread.pk).update(message_count=seq, updated_at=now, **revived)
         # Notices are for the customer: the model never receives them.
         local = not get_provider().remote or kind == Message.Kind.NOTICE
         message = Message.objects.create(
@@ -66,6 +69,8 @@ def message_add(
             metadata=metadata or {},
         )
     thread.message_count = seq
+    if revived:
+        thread.state, thread.archived_at = Thread.State.ACTIVE, None
     return message
 
 

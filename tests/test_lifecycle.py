@@ -67,6 +67,25 @@ def test_closed_ticket_thread_is_archived_after_the_configured_days(settings, dr
     assert Thread.objects.get(pk=old_closed.thread_id).archived_at is not None
 
 
+def test_a_customer_reply_on_an_archived_thread_makes_it_active_again(settings, drain):
+    from tickets import services
+
+    settings.THREAD_ARCHIVE_AFTER_DAYS = 10
+    ticket = open_ticket()
+    drain()
+    age(ticket, 11, Ticket.Status.CLOSED)
+    assert lifecycle.lifecycle_run()["archived"] == 1
+
+    ticket.refresh_from_db()
+    services.customer_reply(ticket=ticket, customer=ticket.customer, body="It broke again.")
+    thread = Thread.objects.get(pk=ticket.thread_id)
+    assert thread.state == Thread.State.ACTIVE and thread.archived_at is None
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+    drain()
+    assert thread.messages.filter(role=Message.Role.ASSISTANT).count() == 2  # answered, as an active thread
+
+
 def test_remote_conversation_is_deleted_after_retention_keeping_local_history(
     settings, remote, sent, drain, django_capture_on_commit_callbacks
 ):

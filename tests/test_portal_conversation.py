@@ -77,7 +77,7 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
 
     running = _updates(portal, ticket, after=1).content.decode()
     assert 'hx-trigger="every 1s"' in running
-    assert "hx-swap-oob" not in running  # nothing new yet
+    assert "beforeend:#messages" not in running  # nothing new yet (only the status badge rides along)
 
     drain()
     done = _updates(portal, ticket, after=1).content.decode()
@@ -85,7 +85,9 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
     assert reply.draft_state == Message.DraftState.PUBLISHED
     assert 'hx-swap-oob="beforeend:#messages"' in done
     assert f'id="message-{reply.seq}"' in done
-    assert "hx-trigger" not in done
+    # Done: the page keeps following the ticket, slowly, through the change feed's cursor.
+    assert 'hx-trigger="every 3s"' in done
+    assert "change=" in done
     assert "The assistant is answering" not in done
     assert f'value="{reply.seq}"' in done  # the cursor moved on
 
@@ -255,14 +257,32 @@ def _resolved(customer):
     return ticket
 
 
-def test_a_resolved_ticket_can_be_rated_in_halves(portal, customer):
+def test_the_rating_is_whole_stars_from_1_to_5_and_shows_the_saved_value(portal, customer):
     ticket = _resolved(customer)
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.findall(r'name="rating" value="([^"]+)"', page) == ["1", "2", "3", "4", "5"]
+    assert portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4"}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.feedback_rating == Decimal("4")
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.search(r'name="rating" value="4"[^>]*checked', page)
+    assert "you gave 4" in page
+    assert portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4.5"}).status_code == 422
+
+
+def test_a_resolved_ticket_can_be_rated_in_halves_when_the_setting_asks(portal, customer, settings):
+    settings.HELPDESK_RATING_HALF_STARS = True
+    ticket = _resolved(customer)
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert len(re.findall(r'name="rating" value="', page)) == 9
     assert "How did we do?" in portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
     response = portal.post(reverse("portal:rate", args=[ticket.pk]), {"rating": "4.5", "comment": "Quick!"})
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.feedback_rating == Decimal("4.5")
     assert ticket.feedback_comment == "Quick!"
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert re.search(r'name="rating" value="4.5"[^>]*checked', page)
 
 
 @pytest.mark.parametrize("rating", ["4.3", "0.5", "5.5", "6", "abc", ""])
@@ -294,7 +314,8 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
     for n in range(10):
         services.customer_reply(ticket=ticket, customer=customer, body=f"message {n}")
     drain()
-    # user (the session comes from the cache), ticket with its thread, public messages, attachments
+    # user (the session comes from the cache), ticket with its thread (and the live feed's
+    # cursor), public messages, attachments
     with django_assert_num_queries(4):
         response = portal.get(reverse("portal:ticket", args=[ticket.pk]))
     assert response.status_code == 200
@@ -303,7 +324,8 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
 def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num_queries):
     ticket = open_ticket(customer)
     drain()
-    # user (the session is cached), then the view's own two: ticket with thread, new messages
+    # user (the session is cached), then the view's own two: ticket with thread (and the live
+    # feed's cursor), new messages
     with django_assert_num_queries(3):
         response = _updates(portal, ticket, after=2, since="1")
     assert response.status_code == 200

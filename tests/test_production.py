@@ -53,6 +53,7 @@ SETTINGS_NAMES = [
     "CSRF_COOKIE_SECURE",
     "SECURE_PROXY_SSL_HEADER",
     "CSRF_TRUSTED_ORIGINS",
+    "SITE_URL",
 ]
 # One fresh process reads config/settings.py once per environment (a module of plain Python).
 READ_SETTINGS = """
@@ -117,6 +118,16 @@ def test_https_settings_follow_an_https_site_url_and_each_can_be_overridden():
     assert overridden["CSRF_TRUSTED_ORIGINS"] == ["https://a.example.com", "https://b.example.com"]
     # DEBUG=true (development over https) keeps the HTTPS settings off.
     assert not debug["SECURE_SSL_REDIRECT"] and not debug["SESSION_COOKIE_SECURE"]
+
+
+def test_links_follow_the_port_make_run_serves_on_unless_site_url_is_set():
+    default, port, explicit = _settings({}, {"PORT": "8123"}, {"PORT": "8123", "SITE_URL": "https://help.example.com/"})
+    assert default["SITE_URL"] == "http://127.0.0.1:8000"
+    assert port["SITE_URL"] == "http://127.0.0.1:8123"
+    assert port["CSRF_TRUSTED_ORIGINS"] == ["http://127.0.0.1:8123"]
+    assert explicit["SITE_URL"] == "https://help.example.com"
+    # make run hands its PORT to the processes it starts (honcho -f Procfile).
+    assert "PORT=$(PORT)" in (ROOT / "Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
 
 
 # --- check --deploy, collectstatic and gunicorn ---------------------------------------------

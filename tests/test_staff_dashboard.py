@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +53,33 @@ def test_dashboard_figures(client, staff, drain):
     assert "<svg" in html and "$0.75" in html and "2.0 h" in html
 
 
+def test_first_human_response_leaves_the_assistant_out_and_resolved_without_a_person_is_counted(client, staff, drain):
+    from tests.factories import StaffFactory
+    from tickets import services
+
+    by_bot, by_person, by_both = open_ticket(), open_ticket(), open_ticket()
+    drain()  # the offline assistant answers all three within a second
+    agent = StaffFactory()
+    services.staff_reply(ticket=Ticket.objects.get(pk=by_person.pk), staff=agent, body="Here you go.")
+    services.staff_reply(ticket=Ticket.objects.get(pk=by_both.pk), staff=agent, body="And a person too.")
+    # As if the person had replied an hour after the ticket was opened.
+    Ticket.objects.filter(pk__in=[by_person.pk, by_both.pk]).update(
+        first_human_response_at=F("first_human_response_at") + timedelta(hours=1)
+    )
+    for ticket in (by_bot, by_both):
+        services.ticket_update(ticket=Ticket.objects.get(pk=ticket.pk), by=agent, status=Ticket.Status.RESOLVED)
+
+    by_person.refresh_from_db()
+    assert by_person.first_human_response_at is not None
+    assert Ticket.objects.get(pk=by_bot.pk).first_human_response_at is None
+    d = selectors.dashboard_uncached()
+    assert d.first_response_median < 60  # the assistant's replies count here
+    assert round(d.first_human_response_median / 60) == 60  # a person replied an hour after opening
+    assert d.resolved_total == 2 and d.resolved_without_human == 1
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert "First human response" in html and "Resolved without a human reply" in html and "50 %" in html
+
+
 def test_week_starts_on_monday_midnight():
     wednesday = timezone.make_aware(timezone.datetime(2026, 3, 11, 15, 30))
     monday = selectors.week_start(wednesday)
@@ -71,10 +99,10 @@ def test_dashboard_query_count_and_cache(client, staff, django_assert_num_querie
         open_ticket()
     cache.clear()  # cold: nothing cached, not even the session
     # session, user; ticket counts by status and flags (shared with the inbox), AI states; times
-    # and rating of the last 30 days (one query on PostgreSQL, five on SQLite, which has no
+    # and rating of the last 30 days (one query on PostgreSQL, seven on SQLite, which has no
     # percentile_cont); this week's cost; opened per day; the assistant's replies by outcome and
     # the deflections of the window
-    expected = 2 + 2 + (1 if connection.vendor == "postgresql" else 5) + 2 + 2
+    expected = 2 + 2 + (1 if connection.vendor == "postgresql" else 7) + 2 + 2
     with django_assert_num_queries(expected):
         client.get(reverse("staff:dashboard"))
     with django_assert_num_queries(1):  # the user; the figures are cached for half a minute

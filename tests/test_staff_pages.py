@@ -171,6 +171,19 @@ def test_run_status_polls_while_active_and_stops_with_the_new_message_when_done(
     assert f'id="msg-{reply.pk}"' in done
 
 
+def test_a_run_queued_again_after_a_failure_says_so_and_not_queued(client, staff, ticket, django_assert_num_queries):
+    run = Run.objects.get(thread=ticket.thread)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, error_message="The model's server failed")
+    Run.objects.create(thread=ticket.thread, provider="offline", trigger=Run.Trigger.AUTO_RETRY)
+    url, after = reverse("staff:run_status", args=[ticket.pk]), {"after": ticket.thread.message_count}
+    client.get(url, after, **HTMX)  # the session is cached now
+    with django_assert_num_queries(2):
+        html = client.get(url, after, **HTMX).content.decode()
+    assert "Retrying after a failed run" in html and "Queued" not in html
+    page = client.get(reverse("staff:ticket", args=[ticket.pk])).content.decode()
+    assert "Retrying after a failed run" in page
+
+
 def test_failed_run_shows_the_reason_and_retry_starts_another(client, staff, ticket, drain):
     run = Run.objects.get(thread=ticket.thread)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, error_message="Quota exceeded")
@@ -287,9 +300,9 @@ def test_ticket_page_query_count_is_flat_with_many_messages(client, staff, ticke
     note = _add(ticket, "with file", role=Message.Role.DEVELOPER, visibility=Message.Visibility.INTERNAL)
     note.attachments.create(file="x.txt", filename="x.txt", content_type="text/plain", size=1)
     FlagChange.objects.create(ticket=ticket, field="status", old_value="new", new_value="open", changed_by=staff)
-    # session, user, ticket (+thread, customer, assignee), 30 messages (+authors), their attachments,
-    # the latest run, the staff list, recent changes (+who)
-    with django_assert_num_queries(7):
+    # session, user, the live feed's cursor, ticket (+thread, customer, assignee), 30 messages
+    # (+authors), their attachments, the latest run, the staff list, recent changes (+who)
+    with django_assert_num_queries(8):
         response = client.get(reverse("staff:ticket", args=[ticket.pk]))
     assert len(response.context["messages"]) == 30
 

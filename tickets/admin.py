@@ -46,6 +46,17 @@ REFERENCE = re.compile(r"^\s*[Tt]-?(\d{1,12})\s*$")
 # --- filters -------------------------------------------------------------------------------
 
 
+class LabelledValuesFilter(admin.AllValuesFieldListFilter):
+    """Every value of a text field, with the blank one named: a link with no text is unusable
+    with a screen reader (axe-core: link-name)."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice = {**choice, "display": "(blank)"}
+            yield choice
+
+
 class FeedbackRatingFilter(admin.SimpleListFilter):
     title = "feedback rating"
     parameter_name = "rating"
@@ -275,9 +286,9 @@ class TicketAdmin(TicketActionsMixin, admin.ModelAdmin):
     list_filter = [
         "escalated",
         FeedbackRatingFilter,
-        "language_preference",
+        ("language_preference", LabelledValuesFilter),
         "user_is_premium",
-        "conversation_topic",
+        ("conversation_topic", LabelledValuesFilter),
         "status",
         "priority",
         "ai_mode",
@@ -442,9 +453,9 @@ class HelpdeskThreadAdmin(TicketActionsMixin, ThreadAdmin):
     list_filter = [
         "ticket__escalated",
         ThreadFeedbackRatingFilter,
-        "ticket__language_preference",
+        ("ticket__language_preference", LabelledValuesFilter),
         "ticket__user_is_premium",
-        "ticket__conversation_topic",
+        ("ticket__conversation_topic", LabelledValuesFilter),
         "ticket__status",
         "ticket__priority",
         "ticket__ai_mode",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from assistants.models import KnowledgeArticle, Thread
 
@@ -77,6 +78,8 @@ class Ticket(models.Model):
     user_is_premium = models.BooleanField(default=False, help_text="Copied from the customer's profile.")
     thread = models.OneToOneField(Thread, on_delete=models.PROTECT, related_name="ticket")
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The first public reply a person sent (written or approved): first_response_at counts the assistant too.
+    first_human_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Last activity (a message, a change): the inbox sorts by it.
@@ -97,7 +100,7 @@ class Ticket(models.Model):
             # The "newest" sort, and the dashboard's recent window, whose times and ratings are
             # then read from the index alone (key columns rather than INCLUDE: SQLite has none).
             models.Index(
-                fields=["created_at", "first_response_at", "resolved_at", "feedback_rating"],
+                fields=["created_at", "first_response_at", "resolved_at", "feedback_rating", "first_human_response_at"],
                 name="ticket_created_times",
             ),
         ]
@@ -251,3 +254,24 @@ class CannedReply(models.Model):
     @property
     def shared(self) -> bool:
         return self.owner_id is None
+
+
+class LiveChange(models.Model):
+    """The change feed the live pages poll: one row per visible change to a ticket (the ticket's
+    own fields, one of its messages, its thread's assistant state, a run's status), written by
+    database triggers in the writing transaction, whatever wrote it (services, the run engine,
+    the admin, queryset updates). See migration 0010. Ids only grow, so a page's cursor is the
+    last id it saw: the inbox asks for the newest id, a ticket page for rows of its ticket after
+    its cursor. Old rows are pruned (tickets.tasks.prune_live_changes)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket_id = models.BigIntegerField()  # no foreign key: the feed never locks or cascades
+    message_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["ticket_id", "id"], name="live_change_ticket")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} on ticket {self.ticket_id}"

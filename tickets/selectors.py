@@ -331,6 +331,11 @@ def messages_after(thread_id: int, after: int) -> list[Message]:
     return list(_messages(thread_id).filter(seq__gt=after).order_by("seq"))
 
 
+def messages_changed(thread_id: int, *, ids: set[int], after: int) -> list[Message]:
+    """For the live page: the messages the change feed named, and any after seq `after`."""
+    return list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq"))
+
+
 def latest_run(thread_id: int) -> Run | None:
     return (
         Run.objects.filter(thread_id=thread_id)
@@ -394,6 +399,7 @@ def run_status(ticket_id: int) -> RunStatus | None:
         .only(
             "id",
             "status",
+            "trigger",
             "attempts",
             "error_code",
             "error_message",
@@ -489,6 +495,12 @@ class Dashboard:
     drafts_discarded: int = 0  # thrown away by a person
     drafts_superseded: int = 0  # replaced by a newer draft before anyone looked
     mean_edit_distance: float | None = None  # words changed (Levenshtein on words), edited drafts only
+    # A person's first public reply (first_response counts the assistant's), and resolved tickets
+    # that no person ever replied to.
+    first_human_response_avg: float | None = None
+    first_human_response_median: float | None = None
+    resolved_total: int = 0
+    resolved_without_human: int = 0
 
     @property
     def assistant_turns(self) -> int:
@@ -509,6 +521,10 @@ class Dashboard:
     @property
     def csat(self) -> float | None:
         return self.satisfied / self.rated if self.rated else None
+
+    @property
+    def resolved_without_human_share(self) -> float | None:
+        return self.resolved_without_human / self.resolved_total if self.resolved_total else None
 
     @property
     def max_status(self) -> int:
@@ -532,6 +548,11 @@ class Dashboard:
     def times(self) -> list[tuple[str, str, str]]:
         return [
             ("First response", human_seconds(self.first_response_median), human_seconds(self.first_response_avg)),
+            (
+                "First human response",
+                human_seconds(self.first_human_response_median),
+                human_seconds(self.first_human_response_avg),
+            ),
             ("Resolution", human_seconds(self.resolution_median), human_seconds(self.resolution_avg)),
         ]
 
@@ -581,6 +602,14 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
     responded = recent.filter(first_response_at__isnull=False)
     resolved = recent.filter(resolved_at__isnull=False)
     first_response = SecondsBetween("created_at", "first_response_at")
+    first_human = SecondsBetween("created_at", "first_human_response_at")
+    humans = Q(first_human_response_at__isnull=False)
+    resolved_counts = {
+        "resolved_total": Count("pk", filter=Q(resolved_at__isnull=False)),
+        "resolved_without_human": Count(
+            "pk", filter=Q(resolved_at__isnull=False, first_human_response_at__isnull=True)
+        ),
+    }
     resolution = SecondsBetween("created_at", "resolved_at")
     if connection.vendor == "postgresql":
         times = recent.aggregate(
@@ -588,6 +617,9 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
             fr_med=Median(first_response, filter=Q(first_response_at__isnull=False)),
             rs_avg=Avg(resolution, filter=Q(resolved_at__isnull=False)),
             rs_med=Median(resolution, filter=Q(resolved_at__isnull=False)),
+            fh_avg=Avg(first_human, filter=humans),
+            fh_med=Median(first_human, filter=humans),
+            **resolved_counts,
             avg_rating=Avg("feedback_rating"),
             rated=Count("feedback_rating"),
             satisfied=Count("pk", filter=Q(feedback_rating__gte=4)),
@@ -595,6 +627,7 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
     else:
         times = {
             **recent.aggregate(
+                **resolved_counts,
                 avg_rating=Avg("feedback_rating"),
                 rated=Count("feedback_rating"),
                 satisfied=Count("pk", filter=Q(feedback_rating__gte=4)),
@@ -603,6 +636,8 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
             "fr_med": _median(responded, first_response),
             "rs_avg": resolved.aggregate(a=Avg(resolution))["a"],
             "rs_med": _median(resolved, resolution),
+            "fh_avg": recent.filter(humans).aggregate(a=Avg(first_human))["a"],
+            "fh_med": _median(recent.filter(humans), first_human),
         }
     monday = week_start(now)
     cost = Run.objects.order_by().filter(created_at__gte=monday).aggregate(cost=Sum("cost"), runs=Count("*"))
@@ -647,6 +682,10 @@ def dashboard_uncached(*, days: int = 30) -> Dashboard:
         first_response_median=times["fr_med"],
         resolution_avg=times["rs_avg"],
         resolution_median=times["rs_med"],
+        first_human_response_avg=times["fh_avg"],
+        first_human_response_median=times["fh_med"],
+        resolved_total=times["resolved_total"],
+        resolved_without_human=times["resolved_without_human"],
         window_days=days,
         cost_this_week=cost["cost"] or Decimal("0"),
         runs_this_week=cost["runs"],

@@ -274,14 +274,31 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
     if ticket.ai_mode == Ticket.AIMode.AUTO:
         _record(ticket, "ai_mode", ticket.ai_mode, Ticket.AIMode.DRAFT, by=staff, reason="A person replied.")
         ticket.ai_mode = Ticket.AIMode.DRAFT
-    if ticket.first_response_at is None:
-        ticket.first_response_at = message.published_at
+    _first_responses(ticket, message.published_at)
     if ticket.status == Ticket.Status.NEW:
         ticket.status = Ticket.Status.OPEN
     ticket.last_message_preview = body.strip()[:140]
-    ticket.save(update_fields=["ai_mode", "first_response_at", "status", "last_message_preview", "updated_at"])
+    ticket.save(
+        update_fields=[
+            "ai_mode",
+            "first_response_at",
+            "first_human_response_at",
+            "status",
+            "last_message_preview",
+            "updated_at",
+        ]
+    )
     transaction.on_commit(partial(notifications.reply_published, message.pk))
     return message
+
+
+def _first_responses(ticket: Ticket, moment) -> None:
+    """A person's public reply (written, or a draft they approved): the first response, if none
+    was yet, and the first human response."""
+    if ticket.first_response_at is None:
+        ticket.first_response_at = moment
+    if ticket.first_human_response_at is None:
+        ticket.first_human_response_at = moment
 
 
 @transaction.atomic
@@ -305,12 +322,13 @@ def draft_approve(*, message: Message, staff: User, body: str | None = None) -> 
         by=staff,
         edit_distance=word_distance(original, locked.body) if original is not None else None,
     )
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
+    _first_responses(ticket, now)
     if ticket.status == Ticket.Status.NEW:
         ticket.status = Ticket.Status.OPEN
     ticket.last_message_preview = locked.body[:140]
-    ticket.save(update_fields=["first_response_at", "status", "last_message_preview", "updated_at"])
+    ticket.save(
+        update_fields=["first_response_at", "first_human_response_at", "status", "last_message_preview", "updated_at"]
+    )
     assistant.refresh_ai_state(ticket.thread)
     transaction.on_commit(partial(notifications.reply_published, locked.pk))
     return locked

@@ -7,6 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from tickets import live
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,3 +29,9 @@ def send_staff_mail(subject: str, body: str, recipients: list[str]) -> None:
         # Said with its cause; the task then retries (SMTP and network errors) or gives up.
         logger.error("could not send %r to %s: %s: %s", subject, recipients, type(exc).__name__, exc)
         raise
+
+
+@shared_task(ignore_result=True)
+def prune_live_changes() -> None:
+    """Old rows of the live pages' change feed (tickets.live)."""
+    live.prune()

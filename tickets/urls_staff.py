@@ -1,14 +1,17 @@
 from django.urls import path
 
 from api import workspace as api_tokens
-from tickets.views import canned, people, staff
+from tickets.views import canned, live, people, staff
 
 app_name = "staff"
 urlpatterns = [
     path("", staff.inbox, name="inbox"),
+    path("live/", live.inbox_live, name="inbox_live"),
     path("dashboard/", staff.dashboard, name="dashboard"),
     path("tickets/<id:pk>/", staff.ticket, name="ticket"),
     path("tickets/<id:pk>/run-status/", staff.run_status, name="run_status"),
+    path("tickets/<id:pk>/live/", live.ticket_live, name="ticket_live"),
+    path("tickets/<id:pk>/typing/", live.typing, name="typing"),
     path("tickets/<id:pk>/messages/", staff.messages_older, name="messages_older"),
     path("tickets/<id:pk>/reply/", staff.reply, name="reply"),
     path("tickets/<id:pk>/ask-assistant/", staff.ask_assistant, name="ask_assistant"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 
@@ -41,17 +42,32 @@ class ReplyForm(forms.Form):
     attachments = MultipleFileField(label="Attachments")
 
 
-RATING_CHOICES = [(str(Decimal(n) / 2), str(Decimal(n) / 2)) for n in range(2, 11)]
+def rating_value(rating: Decimal | None) -> str | None:
+    """A rating as the form's choices spell it: 4.0 -> "4", 4.5 -> "4.5" (the saved value then shows
+    as selected)."""
+    if rating is None:
+        return None
+    return str(int(rating)) if rating == int(rating) else str(rating.normalize())
+
+
+def rating_choices(*, half_stars: bool) -> list[tuple[str, str]]:
+    """1 to 5 stars; in half steps only when HELPDESK_RATING_HALF_STARS asks for them."""
+    steps = [Decimal(n) / 2 for n in range(2, 11)] if half_stars else [Decimal(n) for n in range(1, 6)]
+    return [(rating_value(step), f"{rating_value(step)} star{'' if step == 1 else 's'}") for step in steps]
 
 
 class RateForm(forms.Form):
     rating = forms.TypedChoiceField(
-        choices=RATING_CHOICES,
+        choices=(),
         coerce=Decimal,
         widget=forms.RadioSelect,
         error_messages={"required": "Pick a rating from 1 to 5.", "invalid_choice": "Pick a rating from 1 to 5."},
     )
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = rating_choices(half_stars=settings.HELPDESK_RATING_HALF_STARS)
 
 
 class SignupForm(forms.Form):

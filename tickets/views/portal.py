@@ -13,6 +13,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +22,8 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from assistants.models import Attachment, Thread
 from config import parsing
-from tickets import ratelimit, services
-from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm
+from tickets import live, ratelimit, services
+from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm, rating_value
 from tickets.models import Ticket
 
 TEMPLATE = "portal/ticket.html"
@@ -31,12 +32,22 @@ RATE_LIMITED = "You are sending messages too quickly. Please wait a minute and t
 # person is expected to answer (a draft awaits approval, or the ticket was handed to the team).
 POLL_WHILE_RUNNING = "1s"
 POLL_WHILE_WAITING_FOR_A_PERSON = "5s"
+# Otherwise the page still follows the ticket (its status badge, replies by staff): a poll that
+# costs one query while nothing changed (tickets/live.py).
+POLL_IDLE = "3s"
 # The conversation page shows the latest messages; ?all=1 shows the whole history.
 PAGE_MESSAGES = 50
 
 
 def _get_ticket_for_customer(request, pk: int) -> Ticket:
-    tickets = Ticket.objects.visible_to(request.user).filter(customer=request.user).select_related("thread")
+    # live_cursor: the change feed's newest id, read in the same statement as the ticket, so the
+    # page's cursor matches the state it shows (tickets/live.py).
+    tickets = (
+        Ticket.objects.visible_to(request.user)
+        .filter(customer=request.user)
+        .select_related("thread")
+        .annotate(live_cursor=live.latest_change_subquery())
+    )
     return get_object_or_404(tickets, pk=pk)
 
 
@@ -69,7 +80,7 @@ def _int(value, default: int = 0) -> int:
     return default if number is None else number
 
 
-def _live(ticket: Ticket, *, after: int, since: int) -> dict:
+def _live(ticket: Ticket, *, after: int, since: int, change: int) -> dict:
     """The state of the live element: what it says and whether (how often) it polls."""
     answering = ticket.thread.ai_state == Thread.AIState.RUNNING
     # Past ASSISTANT_SLOW_NOTICE the customer is told it takes longer than usual (retries, a slow model).
@@ -85,13 +96,23 @@ def _live(ticket: Ticket, *, after: int, since: int) -> dict:
     elif waiting_for_person:
         poll = POLL_WHILE_WAITING_FOR_A_PERSON
     else:
-        poll = ""
-    return {"answering": answering, "slow": slow, "poll": poll, "after": after, "since": since}
+        poll = POLL_IDLE
+    # While the assistant answers the poll reads the whole state (the "slow" notice depends on the
+    # clock); otherwise it asks the change feed first, with `change` as its cursor.
+    return {
+        "answering": answering,
+        "slow": slow,
+        "poll": poll,
+        "after": after,
+        "since": since,
+        "change": None if answering else change,
+    }
 
 
 def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
     """New public messages since the page's cursor: those after seq `after`, plus drafts that
     staff approved after `since` (they keep their older seq, so `after` alone would miss them)."""
+    change = ticket.live_cursor or 0
     now = timezone.now()
     since = _from_micros(since_raw)
     new = Q(seq__gt=after)
@@ -102,11 +123,12 @@ def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
     return {
         "ticket": ticket,
         "new_messages": fresh,
-        "live": _live(ticket, after=last_seq, since=_micros(now)),
+        "live": _live(ticket, after=last_seq, since=_micros(now), change=change),
     }
 
 
 def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: int = 200):
+    change = ticket.live_cursor or 0
     now = timezone.now()
     public = _public_messages(ticket)
     if request.GET.get("all") == "1":
@@ -121,13 +143,13 @@ def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: i
         "ticket": ticket,
         "thread_messages": thread_messages,
         "earlier": earlier,
-        "live": _live(ticket, after=after, since=_micros(now)),
+        "live": _live(ticket, after=after, since=_micros(now), change=change),
         "reply_form": reply_form or ReplyForm(),
         "can_rate": ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED),
         "rate_form": rate_form
         or RateForm(
             initial={
-                "rating": str(ticket.feedback_rating) if ticket.feedback_rating else None,
+                "rating": rating_value(ticket.feedback_rating),
                 "comment": ticket.feedback_comment,
             }
         ),
@@ -191,6 +213,13 @@ def ticket(request, pk: int):
 @login_required
 @require_GET
 def updates(request, pk: int):
+    change = parsing.integer(request.GET.get("change"))
+    if change is not None:
+        changed = live.customer_ticket_changed(pk, customer=request.user, after=change)
+        if changed is None:
+            raise Http404("No such ticket.")
+        if not changed:
+            return HttpResponse(status=204)
     ticket = _get_ticket_for_customer(request, pk)
     context = _updates(ticket, after=_int(request.GET.get("after")), since_raw=request.GET.get("since"))
     return render(request, f"{TEMPLATE}#updates", context)

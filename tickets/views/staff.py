@@ -17,7 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from assistants.models import Attachment, Message, Run
 from config import parsing
-from tickets import selectors, services
+from tickets import live, selectors, services
 from tickets.forms.staff import (
     DraftApproveForm,
     EscalateForm,
@@ -69,24 +69,28 @@ def _invalid(request, template: str, context: dict, target: str) -> HttpResponse
 @staff_required
 @require_GET
 def inbox(request):
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "staff/inbox.html#ticket-list", _inbox_context(request))
+    since = live.latest_change()  # first: a change during the queries below is announced again
+    return render(request, "staff/inbox.html", {**_inbox_context(request), "since": since})
+
+
+def _inbox_context(request) -> dict:
     form = InboxFilterForm(request.GET or None)
     filters = form.filters()
     after, before = (request.GET.get(name, "") for name in ("after", "before"))
     cursor = selectors.decode_cursor(after, filters.sort) if after else None
     before_cursor = selectors.decode_cursor(before, filters.sort) if before else None
     page = selectors.inbox_page(filters, user=request.user, cursor=cursor, before=before_cursor)
-    context = {
+    return {
         "form": form,
         "page": page,
         "filters": filters,
         "counts": selectors.inbox_counts(user=request.user),
         "staff_users": selectors.staff_users(),
         "paged": cursor is not None or page.prev_cursor is not None,  # not the first page
-        "query": _query_without(request, "after", "before"),
+        "query": _query_without(request, "after", "before", "since"),
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "staff/inbox.html#ticket-list", context)
-    return render(request, "staff/inbox.html", context)
 
 
 def _query_without(request, *names: str) -> str:
@@ -131,11 +135,13 @@ def _side_context(request, ticket: Ticket, **extra) -> dict:
 @staff_required
 @require_GET
 def ticket(request, pk: int):
+    since = live.latest_change()  # first: a change during the queries below is announced again
     ticket = _ticket(request, pk)
     context = {
         **_conversation_context(ticket),
         **_side_context(request, ticket),
         "reply_form": ReplyForm(),
+        "since": since,
     }
     return render(request, "staff/ticket.html", context)
 
