@@ -84,10 +84,16 @@ def live_server(request):
 @pytest.fixture
 def open_as(chromium, live_server):
     """`open_as(user)` gives a new page (its own browser context) signed in as `user` (None: anonymous)."""
+    yield from pages_as(chromium, live_server)
+
+
+def pages_as(chromium, live_server, **context_options):
+    """Use as `yield from` in a fixture: a function giving a new page (own context, `context_options`
+    passed to chromium) signed in as a user or anonymous; the contexts are closed afterwards."""
     contexts = []
 
     def _open(user=None):
-        context = chromium.new_context(base_url=live_server.url, viewport=VIEWPORT)
+        context = chromium.new_context(base_url=live_server.url, viewport=VIEWPORT, **context_options)
         context.set_default_timeout(10_000)
         if user is not None:
             client = Client()

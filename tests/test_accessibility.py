@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from assistants import services as assistant
 from tests import browser as fixtures
@@ -29,22 +27,7 @@ def axe_page(chromium, live_server):
     """`axe_page(user)`: a page (own context, CSP bypassed for axe) signed in as `user` or anonymous."""
     if not AXE.exists():
         fixtures._unavailable(f"needs axe-core at {AXE} (make setup runs npm ci; apt-get install npm)")
-    contexts = []
-
-    def _open(user=None):
-        context = chromium.new_context(base_url=live_server.url, viewport=fixtures.VIEWPORT, bypass_csp=True)
-        context.set_default_timeout(10_000)
-        if user is not None:
-            client = Client()
-            client.force_login(user)
-            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
+    yield from fixtures.pages_as(chromium, live_server, bypass_csp=True)
 
 
 def findings(page, url: str) -> list[str]:
