@@ -11,7 +11,8 @@ import base64
 import hashlib
 import hmac
 import re
-from email.utils import formataddr, make_msgid, parseaddr
+import secrets
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 
@@ -63,13 +64,15 @@ def ticket_id_from_subject(subject: str) -> int | None:
 
 
 def new_message_id(ticket, message_id: int | None) -> str:
-    """A Message-ID of our own (without angle brackets), stored before the mail is sent."""
-    idstring = f"{ticket.reference}.{message_id or 0}"
-    return make_msgid(idstring=idstring, domain=mail_domain()).strip("<>")
+    """A Message-ID of our own (without angle brackets), stored before the mail is sent: 64 random
+    bits, the ticket and the message. Short on purpose: make_msgid's time.pid.random prefix made
+    "Message-ID: <...>" longer than 78 characters once ids grew, and the header was folded."""
+    return f"{secrets.token_hex(8)}.{ticket.reference}.{message_id or 0}@{mail_domain()}"
 
 
 def is_own_message_id(message_id: str) -> bool:
-    """One of ours by its shape (make_msgid's `time.pid.random.T-<n>.<m>@<our domain>`)."""
+    """One of ours by its shape (`random.T-<n>.<m>@<our domain>`; older ones had make_msgid's
+    `time.pid.random` in front, which the same pattern matches)."""
     return bool(re.search(r"\.t-\d+\.\d+@" + re.escape(mail_domain()) + "$", message_id or "", re.IGNORECASE))
 
 

@@ -159,3 +159,12 @@ def test_our_message_ids_are_recognised_by_their_shape():
     assert addresses.is_own_message_id(ours)
     assert not addresses.is_own_message_id("CAF123@mail.gmail.test")
     assert not addresses.is_own_message_id("random@parcelly.test")
+
+
+def test_our_message_id_header_fits_one_line_however_large_the_ids():
+    class T:
+        pk, reference = 987_654_321, "T-987654321"
+
+    ours = addresses.new_message_id(T, 9_876_543_210)
+    assert len(f"Message-ID: <{ours}>") <= 78  # RFC 5322's line length: longer headers get folded
+    assert addresses.is_own_message_id(ours) and ours != addresses.new_message_id(T, 9_876_543_210)
