@@ -67,6 +67,9 @@ def _setup(eval_dir: Path, no_embeddings: bool) -> float | None:
     started = time.perf_counter()
     embeddings.load()
     load = time.perf_counter() - started if embeddings.available() else None
+    from assistants import language
+
+    language.preload()
 
     from assistants.models import KnowledgeArticle
 
