@@ -20,17 +20,17 @@ DENSE_FLOOR = 0.75  # e5 cosines of unrelated texts sit around 0.75-0.8: rescale
 WEIGHTS = {"lexical": 0.15, "dense": 0.85}
 CALIBRATION = {
     "hybrid": {
-        "bias": -2.869,
-        "top": 1.719,
-        "margin": 9.192,
-        "lexical": 0.874,
-        "dense": 5.064,
-        "lexical_agrees": 0.331,
-        "dense_agrees": 1.875,
+        "bias": -0.946,
+        "top": 1.278,
+        "margin": 9.926,
+        "lexical": 1.197,
+        "dense": 0.745,
+        "lexical_agrees": 0.479,
+        "dense_agrees": 0.877,
     },
     "lexical": {"bias": -1.678, "top": 2.15, "margin": 3.649, "lexical": 1.544},
 }
-THRESHOLDS = {"hybrid": 0.75, "lexical": 0.70}
+THRESHOLDS = {"hybrid": 0.85, "lexical": 0.70}
 PLAUSIBLE = 0.3  # a fused score worth naming in a clarifying question
 
 
