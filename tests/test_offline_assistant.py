@@ -227,3 +227,24 @@ def test_lexical_only_the_assistant_still_answers_and_still_hands_off(drain, wit
     assert reply.metadata["mode"] == "lexical" and reply.metadata["outcome"] == "answered"
     ticket, reply = ask(drain, "do you sell cardboard boxes in your shops?")
     assert ticket.escalated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "escalate this please, nobody has answered in days",
+        "I'll cancel my subscription if this isn't fixed by Friday",
+        "Voy a cancelar mi suscripción si nadie me contesta.",
+        "Ich kündige, wenn das bis morgen nicht geht.",
+    ],
+)
+def test_an_escalation_request_or_a_conditional_threat_to_cancel_escalates(text):
+    assert intents.escalation(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how do I cancel my subscription?", "¿Cómo cancelo mi suscripción?", "the late fee escalates every week"],
+)
+def test_asking_how_to_cancel_is_a_question_not_a_threat(text):
+    assert intents.escalation(text) is None

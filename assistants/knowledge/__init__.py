@@ -80,7 +80,7 @@ def article_index(*, article_id: int) -> str:
     passages = split(article.body)
     try:
         vectors = embeddings.embed_passages(
-            [f"{article.title}. {plain_text(article.body)}"]
+            [f"{article.title}. {plain_text(article.body)}", about(article)]
             + [f"{article.title}. {p.heading + '. ' if p.heading else ''}{p.text}" for p in passages]
         )
     except Exception as exc:  # noqa: BLE001 - keep the passages, say why there are no embeddings
@@ -106,7 +106,7 @@ def article_index(*, article_id: int) -> str:
                 position=p.position,
                 heading=p.heading[:200],
                 text=p.text,
-                embedding=embeddings.to_bytes(vectors[n + 1]) if vectors is not None else None,
+                embedding=embeddings.to_bytes(vectors[n + 2]) if vectors is not None else None,
             )
             for n, p in enumerate(passages)
         )
@@ -117,8 +117,15 @@ def article_index(*, article_id: int) -> str:
             indexed_at=max(timezone.now(), article.updated_at),
             embedding_model=embeddings.model_name() if vectors is not None else "",
             embedding=embeddings.to_bytes(vectors[0]) if vectors is not None else None,
+            title_embedding=embeddings.to_bytes(vectors[1]) if vectors is not None else None,
         )
     return state
+
+
+def about(article: KnowledgeArticle) -> str:
+    """What an article is about in a line: its title and tags."""
+    tags = ", ".join(article.tag_list)
+    return f"{article.title}. {tags}" if tags else article.title
 
 
 def request_index(*, article_ids) -> None:
@@ -145,5 +152,5 @@ def articles_to_index() -> list[int]:
 
     stale = Q(indexed_at__isnull=True) | Q(indexed_at__lt=F("updated_at"))
     if embeddings.available():
-        stale |= ~Q(embedding_model=embeddings.model_name())
+        stale |= ~Q(embedding_model=embeddings.model_name()) | Q(title_embedding__isnull=True)
     return list(KnowledgeArticle.objects.filter(stale).values_list("pk", flat=True))

@@ -8,6 +8,7 @@ saved since its last indexing is split on the fly (lexical only) until the task 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +18,12 @@ from django.db.models import Count, Max, Prefetch
 
 from assistants.knowledge import confidence, embeddings, lexical
 from assistants.knowledge.passages import split
+from assistants.knowledge.synonyms import WORDS
+from assistants.knowledge.typos import Speller
 from assistants.models import KnowledgeArticle, KnowledgePassage
+
+TITLE_WEIGHT = 0.2  # chosen on the tuning part of bench/eval, checked on bench/eval/tallybook's
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Entry:
     text_terms: frozenset  # text and heading only: which passage of an article answers
     vector: np.ndarray | None  # the passage averaged with its article
     own_vector: np.ndarray | None  # the passage alone
+    article_vector: np.ndarray | None = None  # the whole article
 
     @property
     def key(self) -> str:
@@ -87,6 +94,7 @@ class SearchResult:
 def _entries_for(article: KnowledgeArticle, stored: list[KnowledgePassage]) -> list[Entry]:
     fresh = article.indexed_at is not None and article.indexed_at >= article.updated_at and stored
     article_vector = embeddings.from_bytes(article.embedding) if fresh else None
+    title_vector = embeddings.from_bytes(article.title_embedding) if fresh else None
     if fresh:
         rows = [(p.position, p.heading, p.text, embeddings.from_bytes(p.embedding)) for p in stored]
     else:
@@ -99,6 +107,9 @@ def _entries_for(article: KnowledgeArticle, stored: list[KnowledgePassage]) -> l
             # A passage is judged with its article: e5 finds short passages close to almost any
             # question, and the whole article's vector tempers that.
             vector = (own + article_vector) / 2
+            if title_vector is not None:
+                # And with what the article is about (its title and tags), a field weight for e5.
+                vector = (1 - TITLE_WEIGHT) * vector + TITLE_WEIGHT * title_vector
         terms = Counter(lexical.tokenize(text, article.language))
         for term in lexical.tokenize(f"{article.title} {heading}", article.language):
             terms[term] += lexical.TITLE_WEIGHT - 1
@@ -119,6 +130,7 @@ def _entries_for(article: KnowledgeArticle, stored: list[KnowledgePassage]) -> l
                 text_terms=frozenset(lexical.tokenize(f"{heading} {text}", article.language)),
                 vector=vector,
                 own_vector=own,
+                article_vector=article_vector,
             )
         )
     return out
@@ -153,17 +165,75 @@ class Index:
             else None
         )  # fmt: skip
         self.groups = {e.group for e in self.entries}
+        self._pairs_init()
+        surface: dict[str, Counter] = {}
+        for e in self.entries:
+            surface.setdefault(e.language, Counter()).update(lexical.words(f"{e.title} {e.heading} {e.text}"))
+        self.known_words = set().union(*surface.values()) if surface else set()
+        self.spellers = {lang: Speller(counts) for lang, counts in surface.items()}
+
+    def corrected(self, query: str, language: str = "") -> str:
+        """The question with each word the knowledge base never uses replaced by the word of the
+        question's language one typo away, so that both rankers, the embedding too, read "invocie"
+        as "invoice". A word is left alone when it is short, a stopword or synonym-table word, or a
+        form of a known word (its stem is indexed: "arrived" is no typo of "arrives")."""
+        language = language if language in self.spellers else self.main_language
+        speller, bm25 = self.spellers.get(language), self.bm25.get(language)
+        if speller is None:
+            return query
+
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            lowered = word.lower()
+            if lowered in self.known_words or lowered in lexical.ALL_STOPWORDS or lowered in WORDS:
+                return word
+            if lexical.stem(lowered, language) in bm25.idf:
+                return word
+            return speller.correct(lowered) or word
+
+        return _LETTERS.sub(fix, query)
+
+    def _pairs_init(self) -> None:
+        """Translation pairs: for each language but the knowledge base's main one, the groups that
+        have an article in it and in the main language, with the passage rows of each version."""
+        counts = Counter(e.language for e in self.entries)
+        self.main_language = counts.most_common(1)[0][0] if counts else "en"
+        rows: dict[tuple[str, str], list[int]] = {}
+        for i, e in enumerate(self.entries):
+            rows.setdefault((e.group, e.language), []).append(i)
+        self.pairs: dict[str, list[tuple[list[int], list[int]]]] = {}
+        for (group, lang), own in rows.items():
+            main = rows.get((group, self.main_language))
+            if lang != self.main_language and main:
+                self.pairs.setdefault(lang, []).append((own, main))
+
+    def language_bias(self, scores: np.ndarray) -> np.ndarray:
+        """How much higher a ranker scores a language's passages than the same content in the main
+        language, for this question: the mean gap between the two versions of each translated
+        article (their content is the same, so the gap is the language's, not the answer's). Both
+        rankers favour the question's own language (e5 puts any text in the same language closer;
+        a small language's BM25 finds its few passages covering the question); subtracting the gap
+        lets an English article that answers beat a French one that merely speaks French."""
+        bias = np.zeros(len(self.entries), dtype=np.float32)
+        for lang, pairs in self.pairs.items():
+            gap = max(float(np.mean([scores[own].max() - scores[main].max() for own, main in pairs])), 0.0)
+            bias[self.by_language[lang]] = gap
+        return bias
 
     # --- the two rankers -----------------------------------------------------------------------
 
-    def lexical_scores(self, query: str) -> np.ndarray:
+    def lexical_scores(self, query: str, language: str = "") -> np.ndarray:
         """Each passage scored with the question stemmed in the passage's own language; the concept
-        terms of the synonym table are shared by all languages (a Spanish "pesar" meets "weight")."""
+        terms of the synonym table, read in the question's language, are shared by all languages (a
+        Spanish "pesar" meets "weight")."""
         out = np.zeros(len(self.entries), dtype=np.float32)
         tokenized = {lang: lexical.tokenize(query, lang) for lang in self.languages}
-        concepts = sorted({t for terms in tokenized.values() for t in terms if t.startswith("~")})
-        for lang, terms in tokenized.items():
-            terms = [t for t in terms if not t.startswith("~")] + concepts
+        if language and language not in tokenized:
+            tokenized[language] = lexical.tokenize(query, language)
+        read_in = tokenized.values() if not language else [tokenized[language]]
+        concepts = sorted({t for terms in read_in for t in terms if t.startswith("~")})
+        for lang in self.languages:
+            terms = [t for t in tokenized[lang] if not t.startswith("~")] + concepts
             if not terms:
                 continue
             bm25 = self.bm25[lang]
@@ -189,8 +259,13 @@ class Index:
     ) -> SearchResult:
         if not self.entries or not query.strip():
             return SearchResult(query=query, hits=[], confidence=0.0, mode="lexical")
-        lex = self.lexical_scores(query)
+        asked, query = query, self.corrected(query, language)
+        lex = self.lexical_scores(query, language)
         dense = self.dense_scores(query)
+        if self.pairs:
+            lex = np.maximum(lex - self.language_bias(lex), 0.0)
+            if dense is not None:
+                dense = dense - self.language_bias(dense)
         mode = "hybrid" if dense is not None else "lexical"
         fused = confidence.fuse(lex, dense, self.has_vectors)
         # A group ranks by its best passage; the passage quoted is the best one in the customer's
@@ -227,7 +302,7 @@ class Index:
         dense_best = self.entries[int(np.argmax(dense))].group if dense is not None else ""
         features = confidence.features(hits, lexical_best=lexical_best, dense_best=dense_best)
         return SearchResult(
-            query=query,
+            query=asked,
             hits=hits[:limit],
             confidence=confidence.calibrated(features, mode),
             mode=mode,

@@ -5,7 +5,6 @@ seen is matched to a close known word).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections import Counter
@@ -14,6 +13,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from assistants.knowledge.synonyms import PHRASES, WORDS
+from assistants.knowledge.typos import Speller
 
 LANGUAGES = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
@@ -71,7 +71,8 @@ def tokenize(text: str, language: str = "en") -> list[str]:
     out: list[str] = []
     by_stem = _concepts_by_stem(language)
     for i, word in enumerate(tokens):
-        concept = WORDS.get(word) or by_stem.get(stem(word, language))
+        # A stopword of this language names no concept ("an" is a French year, a German "to").
+        concept = None if word in stops else WORDS.get(word) or by_stem.get(stem(word, language))
         if concept:
             out.append(concept)
         for n in (2, 3):
@@ -101,10 +102,10 @@ class BM25:
             df.update(doc.keys())
         n = len(docs)
         self.idf = {term: math.log(1 + (n - f + 0.5) / (f + 0.5)) for term, f in df.items()}
-        self.vocabulary: dict[str, list[str]] = {}
+        self.vocabulary: dict[str, set[str]] = {}
         for doc, lang in zip(docs, languages or ["en"] * len(docs)):
             self.vocabulary.setdefault(lang, set()).update(t for t in doc if not t.startswith("~"))
-        self.vocabulary = {lang: tuple(sorted(v)) for lang, v in self.vocabulary.items()}
+        self.spellers = {lang: Speller(Counter({t: df[t] for t in v})) for lang, v in self.vocabulary.items()}
         self.unknown_idf = math.log(1 + (n - 0.5) / 1.5) if n else 1.0  # as if seen once
         self.postings: dict[str, list[tuple[int, int]]] = {}
         for i, doc in enumerate(docs):
@@ -116,7 +117,9 @@ class BM25:
         or more)."""
         if term in self.idf or len(term) < 5 or term.startswith("~"):
             return []
-        return _close(term, self.vocabulary.get(language, ()))
+        speller = self.spellers.get(language)
+        close = speller.correct(term) if speller is not None else None
+        return [close] if close else []
 
     def scores(self, terms: list[str], language: str = "en") -> dict[int, float]:
         out: dict[int, float] = {}
@@ -140,8 +143,3 @@ class BM25:
         never seen counts as a rare one), so score / max_score says how much of the question a
         passage covers."""
         return sum(self.idf.get(t, self.unknown_idf if not t.startswith("~") else 0.0) for t in set(terms)) or 1.0
-
-
-@lru_cache(maxsize=4096)
-def _close(term: str, vocabulary: tuple[str, ...]) -> list[str]:
-    return difflib.get_close_matches(term, vocabulary, n=1, cutoff=0.8)

@@ -59,6 +59,8 @@ GROUPS = {
     "app": "app apps application android iphone ios mobile",
     "account": "account profile konto profil compte perfil cuenta",
     "deliverytime": "arrive arrives arrival|how long|wie lange|combien de temps|cuánto tarda",
+    "customer": "customer customers client clients kunde kunden kundin cliente clientes",
+    "week": "week weeks woche wochen semaine semaines semana semanas",
     # Billing words any subscription or invoicing product's customers use.
     "plan": "plan plans subscription subscriptions tier tiers upgrade downgrade abo abonnement tarif "
     "formule suscripción",

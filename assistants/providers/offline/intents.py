@@ -27,6 +27,7 @@ ESCALATION = {
         rf"\b(?:speak|talk|chat)(?:ing)? (?:to|with) {_PERSON}\b",
         r"\b(?:put|transfer|connect|pass|forward) me (?:through|on|over)?\s*(?:to|with)\b",
         r"\bput me through\b",
+        r"\bescalate (?:this|it|my (?:ticket|case|issue|request)|me)\b",
         r"\b(?:real|actual|live) (?:person|human|agent|people)\b",
         r"\b(?:get|give|find|bring|send) me (?:a |an |some )?(?:real |actual )?(?:person|human|agent|someone|somebody|"
         r"manager|supervisor)\b",
@@ -100,6 +101,11 @@ ESCALATION = {
         r"\b(?:i'?m|i am|we'?re|we are) (?:leaving|done with you|taking my business elsewhere)\b",
         r"\bnever (?:use|using|order with) (?:you|parcelly|your service) again\b",
         r"\btake my business elsewhere\b",
+        # a threat: cancelling on a condition ("... if nobody answers today")
+        r"\bcancel\w* (?:my|our|the) (?:account|subscription|contract|plan)\b[^.?!]{0,25}\b(?:if|unless)\b",
+        r"\b(?:kündige|kündigen)\b[^.?!]{0,40}\b(?:wenn|falls)\b",
+        r"\brésilie\w*\b[^.?!]{0,40}\b(?:si|sinon)\b",
+        r"\b(?:cancelar|cancelo|dar de baja)\b[^.?!]{0,30}\bsi\b",
         # de
         r"\b(?:wechsle|wechseln) (?:zu|zur) (?:einem anderen|einer anderen|der konkurrenz)\b",
         r"\b(?:anderen anbieter|zur konkurrenz)\b",
