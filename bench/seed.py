@@ -13,6 +13,7 @@ search word). PostgreSQL only (COPY through psycopg 3).
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Value
+from django.db.models import NOT_PROVIDED, Count, JSONField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -294,18 +295,24 @@ class Builder:
         ]  # fmt: skip
 
 
-# NOT NULL columns added after the seeder was written (Django sets no database defaults): one
-# constant each, the value a new row gets.
-CONSTANT_COLS = {
-    "assistants_thread": {"remote_state": "{}"},
-    "assistants_message": {"kind": ""},
-    "assistants_run": {"input_seq": 0, "ambiguous": False},
-}
+# Columns the seed does not write: NOT NULL ones get the model's default (Django sets no database
+# defaults), so a field added to a model later never breaks the COPY.
+MODELS = {"assistants_thread": Thread, "tickets_ticket": Ticket, "assistants_run": Run, "assistants_message": Message}
+
+
+def _defaults(table: str, cols: list[str]) -> dict:
+    out = {}
+    for f in MODELS[table]._meta.concrete_fields:
+        if f.column in cols or f.primary_key or f.null or f.db_default is not NOT_PROVIDED:
+            continue
+        value = f.get_default()
+        out[f.column] = json.dumps(value) if isinstance(f, JSONField) else value
+    return out
 
 
 def _copy(table: str, cols: list[str], rows: list) -> None:
     raw = connection.connection
-    constants = CONSTANT_COLS.get(table, {})
+    constants = _defaults(table, cols)
     cols = [*cols, *constants]
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
@@ -313,11 +320,10 @@ def _copy(table: str, cols: list[str], rows: list) -> None:
 
 
 def _flush(batch: Batch) -> None:
-    # Columns added after this seed was written, with their defaults.
-    _copy("assistants_thread", [*THREAD_COLS, "remote_state"], [[*row, "{}"] for row in batch.threads])
+    _copy("assistants_thread", THREAD_COLS, batch.threads)
     _copy("tickets_ticket", TICKET_COLS, batch.tickets)
-    _copy("assistants_run", [*RUN_COLS, "ambiguous", "input_seq"], [[*row, False, 0] for row in batch.runs])
-    _copy("assistants_message", [*MESSAGE_COLS, "kind"], [[*row, "text"] for row in batch.messages])
+    _copy("assistants_run", RUN_COLS, batch.runs)
+    _copy("assistants_message", MESSAGE_COLS, batch.messages)
 
 
 def _fix_sequences() -> None:
