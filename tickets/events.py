@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assistants.models import Message, Run
 from tickets.models import Ticket
-from webhooks.events import emit
+from webhooks.events import emit, subscribed
 
 
 def _ticket(ticket: Ticket) -> dict:
@@ -55,6 +55,9 @@ def escalated(ticket: Ticket, reason: str, *, change_id: int) -> None:
 
 
 def run_ended(run: Run, reply: Message | None) -> None:
+    # Every run's end passes here: with nobody listening, one query and no payload.
+    if not subscribed("run.completed", "run.failed", "message.created"):
+        return
     ticket = Ticket.objects.filter(thread_id=run.thread_id).first()
     if ticket is None:
         return

@@ -383,18 +383,14 @@ def message_remove(*, ticket: Ticket, message_id: int, staff: User, reason: str)
     member may (agents and leads): removing a pasted card number cannot wait for a lead."""
     from assistants import redaction
 
-    message = Message.objects.filter(pk=message_id, thread_id=ticket.thread_id).first()
-    if message is None:
-        raise Message.DoesNotExist
+    message = Message.objects.get(pk=message_id, thread_id=ticket.thread_id)
     return redaction.message_redact(message=message, by=staff, reason=reason)
 
 
 def attachment_remove(*, ticket: Ticket, attachment_id: int, staff: User, reason: str) -> Attachment:
     from assistants import redaction
 
-    attachment = Attachment.objects.filter(pk=attachment_id, message__thread_id=ticket.thread_id).first()
-    if attachment is None:
-        raise Attachment.DoesNotExist
+    attachment = Attachment.objects.get(pk=attachment_id, message__thread_id=ticket.thread_id)
     return redaction.attachment_redact(attachment=attachment, by=staff, reason=reason)
 
 

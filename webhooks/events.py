@@ -23,6 +23,15 @@ def event_id_for(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def subscribed(*event_types: str) -> set[str]:
+    """Which of `event_types` some active endpoint listens to (one query): lets a caller skip
+    building a payload nobody would receive."""
+    wanted = set(event_types)
+    return {
+        t for events in Endpoint.objects.filter(is_active=True).values_list("events", flat=True) for t in events
+    } & wanted
+
+
 def emit(event_type: str, data: dict, *, key: str) -> Event | None:
     """Record `event_type` with `data` (JSON) once per `key`, and queue its deliveries."""
     if event_type not in EventType.values:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config import parsing
 from tickets import live, selectors
-from tickets.views.staff import _conversation_context, _inbox_context, _side_context, _ticket, staff_required
+from tickets.views.staff import _inbox_context, _run_status, _side_context, _ticket, staff_required
 
 
 def _cursor(request, name: str) -> int:
@@ -44,12 +44,11 @@ def ticket_live(request, pk: int):
     context = {"ticket": {"pk": pk}, "since": latest, "last_seq": after, "typers": typers}
     if latest != since:
         ticket = _ticket(request, pk)
-        conversation = _conversation_context(ticket)
         changed = selectors.messages_changed(ticket.thread_id, ids=message_ids, after=after)
         context.update(
             {
                 **_side_context(request, ticket),
-                "status": conversation["status"],
+                "status": _run_status(ticket),
                 "changed_messages": changed,
                 "last_seq": max([after, *(m.seq for m in changed)]),
                 "live_oob": True,

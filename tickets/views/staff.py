@@ -103,9 +103,13 @@ def _query_without(request, *names: str) -> str:
 # --- ticket page -----------------------------------------------------------------------------
 
 
+def _run_status(ticket: Ticket) -> selectors.RunStatus:
+    return selectors.RunStatus(ticket_id=ticket.pk, thread=ticket.thread, run=selectors.latest_run(ticket.thread_id))
+
+
 def _conversation_context(ticket: Ticket) -> dict:
     messages, has_older = selectors.message_page(ticket.thread_id)
-    status = selectors.RunStatus(ticket_id=ticket.pk, thread=ticket.thread, run=selectors.latest_run(ticket.thread_id))
+    status = _run_status(ticket)
     return {
         "ticket": ticket,
         "thread": ticket.thread,
