@@ -35,6 +35,7 @@ from assistants.providers import get_provider
 from assistants.providers.base import ProviderError, TransientProviderError
 from assistants.signals import message_redacted
 from assistants.threads import lock_thread
+from config.broker import send_or_leave_to_sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -238,10 +239,7 @@ def _enqueue_on_commit(redaction_id: int, delay: float = 0.0) -> None:
 def enqueue_remote_delete(redaction_id: int, delay: float = 0.0) -> None:
     from assistants import tasks
 
-    try:
-        tasks.delete_redacted_remote.apply_async(args=[redaction_id], countdown=delay or None)
-    except Exception:  # noqa: BLE001 - the record stays pending; the sweeper sends it again
-        logger.warning("broker unavailable; redaction %s waits for the sweeper", redaction_id, exc_info=True)
+    send_or_leave_to_sweeper(tasks.delete_redacted_remote, redaction_id, countdown=delay)
 
 
 class RemoteWait(Exception):

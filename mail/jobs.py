@@ -3,15 +3,10 @@ down the row stays due and the sweeper (mail.tasks.sweep_mail) sends it later: n
 
 from __future__ import annotations
 
-import logging
-
-logger = logging.getLogger(__name__)
+from config.broker import send_or_leave_to_sweeper
 
 
 def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
     from mail import tasks
 
-    try:
-        getattr(tasks, task_name).apply_async(args=args, countdown=countdown if countdown else None)
-    except Exception:  # noqa: BLE001 - the row is committed; the sweeper sends it
-        logger.warning("broker unavailable; mail task %s%s waits for the sweeper", task_name, args)
+    send_or_leave_to_sweeper(getattr(tasks, task_name), *args, countdown=countdown)

@@ -9,14 +9,12 @@ task once the transaction commits. Nothing is sent for a change that rolls back.
 from __future__ import annotations
 
 import hashlib
-import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.broker import send_or_leave_to_sweeper
 from webhooks.models import Delivery, Endpoint, Event, EventType
-
-logger = logging.getLogger(__name__)
 
 
 def event_id_for(key: str) -> str:
@@ -80,7 +78,4 @@ def enqueue(delivery_id: int, delay: float = 0.0) -> None:
     leaves the row pending; the sweeper sends it."""
     from webhooks import tasks
 
-    try:
-        tasks.deliver.apply_async(args=[delivery_id], countdown=delay or None)
-    except Exception:  # noqa: BLE001 - the delivery is committed; the sweeper sends it later
-        logger.warning("broker unavailable; webhook delivery %s waits for the sweeper", delivery_id, exc_info=True)
+    send_or_leave_to_sweeper(tasks.deliver, delivery_id, countdown=delay)
