@@ -19,7 +19,8 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -38,20 +39,6 @@ TEMPLATE = "mail/reply.html"
 
 
 # --- who gets mail ---------------------------------------------------------------------------
-
-
-def is_email_ticket(ticket: Ticket) -> bool:
-    return InboundMail.objects.filter(
-        ticket=ticket, state=InboundMail.State.PROCESSED, kind__in=[InboundMail.Kind.NEW, InboundMail.Kind.REPLY]
-    ).exists()
-
-
-def wants_email(ticket: Ticket) -> bool:
-    """The one rule: email tickets always; portal tickets when the customer wants replies by email."""
-    if is_email_ticket(ticket):
-        return True
-    preference = EmailPreference.objects.filter(user_id=ticket.customer_id).values_list("replies_by_email", flat=True)
-    return next(iter(preference), settings.MAIL_PORTAL_REPLIES)
 
 
 def _is_automatic(message: Message) -> bool:
@@ -94,30 +81,34 @@ def _thread_headers(ticket: Ticket) -> tuple[str, str]:
 @transaction.atomic
 def queue_public_message(*, message_id: int) -> OutboundMail | None:
     """Email this message to its ticket's customer, if it is public and they get mail. Idempotent:
-    one OutboundMail per (message, recipient), however often the signal comes."""
-    message = Message.objects.public().filter(pk=message_id, role=Message.Role.ASSISTANT).first()
+    one OutboundMail per (message, recipient), however often the signal comes. It runs after every
+    reply's commit, in the worker, so it reads what decides in as few queries as it can: the
+    message (locked: its delivery state is written below), then the ticket with its customer,
+    whether it came by email, the customer's preference and a failing address, in one query."""
+    message = Message.objects.public().select_for_update().filter(pk=message_id, role=Message.Role.ASSISTANT).first()
     if message is None:
         return None
-    ticket = Ticket.objects.select_related("customer").filter(thread_id=message.thread_id).first()
-    if ticket is None or not ticket.customer.email or not wants_email(ticket):
+    ticket = _ticket_for_mail(message.thread_id)
+    if ticket is None or not ticket.customer.email or not _wants_email(ticket):
         return None
     to = ticket.customer.email.lower()
-    existing = OutboundMail.objects.filter(message=message, to_address=to).first()
-    if existing is not None:
-        return existing
     automatic = _is_automatic(message)
-    in_reply_to, references = _thread_headers(ticket)
     status, error = OutboundMail.Status.QUEUED, ""
-    failing = AddressStatus.objects.filter(address=to, failing=True).values_list("last_status", flat=True).first()
-    if failing is not None:
-        status, error = OutboundMail.Status.SUPPRESSED, f"Not sent: mail to {to} bounced ({failing or 'permanent'})."
+    if ticket.failing_status is not None:
+        status, error = (
+            OutboundMail.Status.SUPPRESSED,
+            f"Not sent: mail to {to} bounced ({ticket.failing_status or 'permanent'}).",
+        )
     elif automatic and _automatic_mails_last_hour(to) >= settings.MAIL_MAX_AUTO_PER_RECIPIENT_PER_HOUR:
         cap = settings.MAIL_MAX_AUTO_PER_RECIPIENT_PER_HOUR
         status, error = (
             OutboundMail.Status.SUPPRESSED,
             f"Not sent: {cap} automatic mails went to {to} in the last hour.",
         )
+    in_reply_to, references = _thread_headers(ticket)
     try:
+        # The unique (message, recipient) constraint is the idempotency check: a second delivery
+        # of the signal finds the first one's mail.
         with transaction.atomic():
             outbound = OutboundMail.objects.create(
                 ticket=ticket,
@@ -133,12 +124,40 @@ def queue_public_message(*, message_id: int) -> OutboundMail | None:
                 last_error=error,
                 next_attempt_at=timezone.now(),
             )
-    except IntegrityError:  # a second delivery of the same signal, at the same moment
+    except IntegrityError:
         return OutboundMail.objects.filter(message=message, to_address=to).first()
-    mirror_delivery(outbound)
+    _write_delivery(message, outbound)
     if status == OutboundMail.Status.QUEUED:
         transaction.on_commit(partial(jobs.enqueue, "send_outbound", outbound.pk))
     return outbound
+
+
+def _ticket_for_mail(thread_id: int) -> Ticket | None:
+    """The ticket and its customer, with what decides whether and how they get mail (one query)."""
+    came_by_email = InboundMail.objects.filter(
+        ticket=OuterRef("pk"),
+        state=InboundMail.State.PROCESSED,
+        kind__in=[InboundMail.Kind.NEW, InboundMail.Kind.REPLY],
+    )
+    preference = EmailPreference.objects.filter(user_id=OuterRef("customer_id")).values("replies_by_email")[:1]
+    failing = AddressStatus.objects.filter(address=Lower(OuterRef("customer__email")), failing=True).values(
+        "last_status"
+    )[:1]
+    return (
+        Ticket.objects.select_related("customer")
+        .annotate(came_by_email=Exists(came_by_email), replies_by_email=Subquery(preference))
+        .annotate(failing_status=Subquery(failing))
+        .filter(thread_id=thread_id)
+        .first()
+    )
+
+
+def _wants_email(ticket: Ticket) -> bool:
+    """The one rule: email tickets always; portal tickets when the customer wants replies by email
+    (a ticket read by _ticket_for_mail)."""
+    if ticket.came_by_email:
+        return True
+    return settings.MAIL_PORTAL_REPLIES if ticket.replies_by_email is None else ticket.replies_by_email
 
 
 def _automatic_mails_last_hour(address: str) -> int:
@@ -156,18 +175,22 @@ def mirror_delivery(outbound: OutboundMail) -> None:
         return
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=outbound.message_id).first()
-        if message is None:
-            return
-        message.metadata = {
-            **message.metadata,
-            "email_delivery": {
-                "status": outbound.status,
-                "to": outbound.to_address,
-                "error": outbound.last_error[:300],
-                "attempts": outbound.attempts,
-            },
-        }
-        message.save(update_fields=["metadata"])
+        if message is not None:
+            _write_delivery(message, outbound)
+
+
+def _write_delivery(message: Message, outbound: OutboundMail) -> None:
+    """mirror_delivery's write, for a caller that holds the message's row lock."""
+    message.metadata = {
+        **message.metadata,
+        "email_delivery": {
+            "status": outbound.status,
+            "to": outbound.to_address,
+            "error": outbound.last_error[:300],
+            "attempts": outbound.attempts,
+        },
+    }
+    message.save(update_fields=["metadata"])
 
 
 # --- sending ---------------------------------------------------------------------------------
