@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from config import standard_webhooks
 from webhooks.delivery import check_url
+from webhooks.events import forget_subscriptions
 from webhooks.models import Delivery, Endpoint, EventType
 
 LOG_SIZE = 50
@@ -44,6 +45,7 @@ def endpoint_set_active(*, endpoint: Endpoint, active: bool) -> None:
     if active:
         fields.update(consecutive_failures=0, disabled_at=None, disabled_reason="")
     Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
+    forget_subscriptions()
 
 
 def endpoints_with_log() -> list[Endpoint]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from config.broker import send_or_leave_to_sweeper
@@ -21,13 +23,31 @@ def event_id_for(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+# Which event types some active endpoint listens to, cached: every run's end asks, and endpoints
+# rarely change. A save or delete of an endpoint (and switching one on or off) forgets it at once in
+# a shared cache (REDIS_CACHE_URL); with the per-process default cache another process sees the change
+# within SUBSCRIPTIONS_TTL seconds. A stale "someone listens" costs only emit()'s own query.
+SUBSCRIPTIONS_KEY = "webhooks:subscribed-event-types"
+SUBSCRIPTIONS_TTL = 5
+
+
 def subscribed(*event_types: str) -> set[str]:
-    """Which of `event_types` some active endpoint listens to (one query): lets a caller skip
-    building a payload nobody would receive."""
-    wanted = set(event_types)
-    return {
-        t for events in Endpoint.objects.filter(is_active=True).values_list("events", flat=True) for t in events
-    } & wanted
+    """Which of `event_types` some active endpoint listens to (cached, see above): lets a caller
+    skip building a payload nobody would receive."""
+    listened = cache.get(SUBSCRIPTIONS_KEY)
+    if listened is None:
+        rows = Endpoint.objects.filter(is_active=True).values_list("events", flat=True)
+        listened = {t for events in rows for t in events}
+        cache.set(SUBSCRIPTIONS_KEY, listened, SUBSCRIPTIONS_TTL)
+    return listened & set(event_types)
+
+
+def forget_subscriptions(**kwargs) -> None:
+    cache.delete(SUBSCRIPTIONS_KEY)
+
+
+post_save.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.endpoint_saved")
+post_delete.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.endpoint_deleted")
 
 
 def emit(event_type: str, data: dict, *, key: str) -> Event | None:

@@ -1,0 +1,43 @@
+"""What a run costs: queries per step within a budget (commit hooks run, as in a worker), and the
+caches that keep it there staying right when what they cache changes."""
+
+import pytest
+from django.core.cache import cache
+
+from assistants import services
+from assistants.models import Run
+from tests.factories import open_ticket
+from webhooks import endpoints
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _finish(ticket) -> None:
+    run = Run.objects.get(thread=ticket.thread)
+    while run.status in Run.ACTIVE:
+        services.run_advance(run_id=run.pk)
+        run.refresh_from_db()
+
+
+def _completed_events() -> int:
+    return Event.objects.filter(type="run.completed").count()
+
+
+def test_an_endpoint_added_after_a_run_ended_unheard_gets_the_next_runs_end(enqueued, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    _finish(open_ticket())  # nobody listens: remembered
+    assert _completed_events() == 0
+    endpoint, _ = endpoints.endpoint_create(url="http://127.0.0.1:9/hook", events=["run.completed"])
+    _finish(open_ticket())
+    assert _completed_events() == 1
+    endpoints.endpoint_set_active(endpoint=endpoint, active=False)
+    cache.clear()  # as after the cache's time to live: the next run's end reads "nobody" again
+    _finish(open_ticket())
+    assert _completed_events() == 1
+    endpoints.endpoint_set_active(endpoint=endpoint, active=True)  # switched on again: heard at once
+    _finish(open_ticket())
+    assert _completed_events() == 2
+    endpoint.delete()
+    _finish(open_ticket())
+    assert _completed_events() == 2
