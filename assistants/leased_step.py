@@ -460,7 +460,7 @@ class LeasedStep:
                 self._keep_late_answer(thread, text, result)
                 return Outcome.LEASE_LOST
             run.status = Run.Status.COMPLETED
-            supersede_drafts(thread, by_run=run)
+            superseded = supersede_drafts(thread, by_run=run)
             seq = thread.message_count + 1
             message = Message.objects.create(
                 thread=thread,
@@ -490,7 +490,9 @@ class LeasedStep:
             settle_turn(thread, run, retryable=False)
             run_ended.send(sender=Run, run=run, reply=message)
             transaction.on_commit(
-                lambda: reply_created.send(sender=Message, message=message, run=run, published=not held)
+                lambda: reply_created.send(
+                    sender=Message, message=message, run=run, published=not held, superseded=superseded
+                )
             )
         return Outcome.COMPLETED
 

@@ -2,7 +2,8 @@
 
 from django.dispatch import Signal
 
-# sender=Message class; kwargs: message, run, published (bool). Sent after commit.
+# sender=Message class; kwargs: message, run, published (bool), superseded (how many drafts the reply
+# replaced). Sent after commit.
 reply_created = Signal()
 # sender=Run class; kwargs: run. Sent after commit when a run fails or expires.
 run_failed = Signal()

@@ -152,14 +152,14 @@ def escalate_to_human(run, reason: str) -> dict:
 
 
 @receiver(reply_created)
-def _on_reply(sender, message: Message, run, published: bool, **kwargs) -> None:
+def _on_reply(sender, message: Message, run, published: bool, superseded: int | None = None, **kwargs) -> None:
     changes = {"updated_at": message.created_at}
     if published:  # a draft's text stays out of the preview until a person approves it
         changes["last_message_preview"] = message.body[:140]
         changes["first_response_at"] = Coalesce("first_response_at", Value(message.published_at))
         changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
     Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
-    services.assistant_reply_recorded(message=message, published=published)
+    services.assistant_reply_recorded(message=message, published=published, superseded=superseded != 0)
     # The customer's email (if any) is the email channel's: mail.receivers listens to reply_created.
 
 

@@ -516,9 +516,10 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
 # --- what the assistant's replies leave on the ticket --------------------------------------
 
 
-def assistant_reply_recorded(*, message: Message, published: bool) -> None:
+def assistant_reply_recorded(*, message: Message, published: bool, superseded: bool = True) -> None:
     """After the assistant wrote a reply: count its outcome for the dashboard, and fill the ticket's
-    language from the customer's messages when nobody set one."""
+    language from the customer's messages when nobody set one. `superseded`: the reply replaced
+    drafts (the engine says when it did not, which saves the look for them)."""
     metadata = message.metadata or {}
     outcome = metadata.get("outcome") or AssistantReply.Outcome.OTHER
     if outcome not in AssistantReply.Outcome.values:
@@ -526,22 +527,27 @@ def assistant_reply_recorded(*, message: Message, published: bool) -> None:
     ticket = Ticket.objects.filter(thread_id=message.thread_id).select_related("thread").first()
     if ticket is None:
         return
-    # Drafts this reply replaced (the engine discarded them in the reply's transaction).
-    superseded = Message.objects.filter(
-        thread_id=message.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
-    ).values("pk")
-    AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=superseded).update(
-        review=AssistantReply.Review.SUPERSEDED, published=False
-    )
-    AssistantReply.objects.get_or_create(
-        message_id=message.pk,
-        defaults={
-            "ticket": ticket,
-            "outcome": outcome,
-            "confidence": metadata.get("confidence"),
-            "language": (metadata.get("language") or "")[:8],
-            "published": published,
-        },
+    if superseded:
+        # Drafts this reply replaced (the engine discarded them in the reply's transaction).
+        replaced = Message.objects.filter(
+            thread_id=message.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
+        ).values("pk")
+        AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=replaced).update(
+            review=AssistantReply.Review.SUPERSEDED, published=False
+        )
+    # One record per reply (message_id is unique): a second delivery of the signal adds nothing.
+    AssistantReply.objects.bulk_create(
+        [
+            AssistantReply(
+                message_id=message.pk,
+                ticket=ticket,
+                outcome=outcome,
+                confidence=metadata.get("confidence"),
+                language=(metadata.get("language") or "")[:8],
+                published=published,
+            )
+        ],
+        ignore_conflicts=True,
     )
     language = metadata.get("language") or ""
     if language and not ticket.language_preference:
