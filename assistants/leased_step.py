@@ -23,7 +23,7 @@ from enum import StrEnum
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Q, Subquery, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -111,18 +111,37 @@ class LeasedStep:
             first_claim = (
                 Thread.objects.select_for_update(of=("self",))
                 .filter(runs__pk=run_id, runs__status=Run.Status.QUEUED, runs__started_at__isnull=True)
-                .values_list("pk", flat=True)
+                .values_list("pk", "message_count")
                 .first()
             )
-            if not first_claim or not cls._take_lease(run_id, token, started=False):
+            if not first_claim:
                 return None
-            step = cls._read(run_id, token)
-            if step is not None:
-                step._take_messages()
+            # Fix what this run answers (every customer message nobody took yet: a burst is one
+            # turn) and take the lease with how far the thread went, in one UPDATE of the run;
+            # if the lease is not ours, the messages stay untaken (rolled back).
+            thread_id, upto = first_claim
+            unanswered_customer_messages(Thread(pk=thread_id)).filter(seq__lte=upto).update(answered_by_id=run_id)
+            last = Message.objects.filter(answered_by_id=run_id).order_by("-seq").values("pk")[:1]
+            limit = timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT)
+            # The time limit counts from the start: a run queued while no worker was up still answers.
+            taken = cls._take_lease(
+                run_id,
+                token,
+                started=False,
+                input_seq=upto,
+                answers_message=Subquery(last),
+                started_at=Coalesce("started_at", Now()),
+                deadline=Coalesce("deadline", Now() + limit),
+            )
+            step = cls._read(run_id, token) if taken else None
+            if step is None:
+                transaction.set_rollback(True)
+                return None
+            step.taken = list(Message.objects.filter(answered_by_id=run_id).order_by("seq"))
         return step
 
     @staticmethod
-    def _take_lease(run_id: int, token: str, *, started: bool) -> bool:
+    def _take_lease(run_id: int, token: str, *, started: bool, **first_claim) -> bool:
         died = Q(lease_until__isnull=False)
         claimed = (
             Run.objects.filter(pk=run_id, status__in=Run.ACTIVE, started_at__isnull=not started)
@@ -133,6 +152,7 @@ class LeasedStep:
                 steps=F("steps") + 1,
                 attempts=F("attempts") + Case(When(died, then=1), default=0),
                 ambiguous=Case(When(died, then=True), default=F("ambiguous")),
+                **first_claim,
             )
         )
         return claimed == 1
@@ -141,24 +161,6 @@ class LeasedStep:
     def _read(cls, run_id: int, token: str) -> LeasedStep | None:
         run = Run.objects.select_related("thread").filter(pk=run_id).first()
         return cls(run, token) if run is not None else None
-
-    def _take_messages(self) -> None:
-        """Fix what this run answers: every customer message nobody took yet (a burst is one turn)."""
-        run, thread = self.run, self.run.thread
-        unanswered_customer_messages(thread).filter(seq__lte=thread.message_count).update(answered_by=run)
-        self.taken = list(Message.objects.filter(answered_by=run).order_by("seq"))
-        last = self.taken[-1] if self.taken else None
-        limit = timedelta(seconds=settings.ASSISTANT_RUN_TIME_LIMIT)
-        # The time limit counts from the start: a run queued while no worker was up still answers.
-        self.write(
-            input_seq=thread.message_count,
-            answers_message=last,
-            started_at=Coalesce("started_at", Now()),
-            deadline=Coalesce("deadline", Now() + limit),
-        )
-        now = timezone.now()
-        run.input_seq, run.answers_message = thread.message_count, last
-        run.started_at, run.deadline = run.started_at or now, run.deadline or now + limit
 
     def _fenced(self):
         return Run.objects.filter(pk=self.run.pk, lease_token=self.token, status__in=Run.ACTIVE)
