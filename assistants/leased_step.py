@@ -92,6 +92,7 @@ class LeasedStep:
         self.run = run
         self.token = token
         self.taken = taken  # the customer messages taken by this claim (a run's first claim only)
+        self.carried: dict = {}  # what the steps of one task share (run_advance)
         self._renewed = time.monotonic()
 
     # --- the lease ---------------------------------------------------------------------------
@@ -239,7 +240,11 @@ class LeasedStep:
         return self.apply(result, provider)
 
     def _policy(self):
-        policy = thread_policy.for_thread(self.run.thread)
+        # Steps that follow each other in one task (a start, then its tool calls) read the owner's
+        # policy once; the reply's publication reads it again under the thread's lock, whatever.
+        policy = self.carried.get("policy")
+        if policy is None:
+            policy = self.carried["policy"] = thread_policy.for_thread(self.run.thread)
         if not policy.owned:
             raise OwnerGone
         return policy
@@ -633,18 +638,20 @@ def claim_step(run_id: int) -> LeasedStep | None:
 def run_advance(*, run_id: int, max_steps: int = MAX_STEPS_PER_TASK) -> Outcome:
     """Advance a run by one step, and by the steps after it while they are due at once.
     Returns what happened last, for logs and tests."""
-    outcome = _advance_one(run_id)
+    carried: dict = {}
+    outcome = _advance_one(run_id, carried)
     for _ in range(max_steps - 1):
         if outcome != Outcome.TOOLS_DUE:
             break
-        outcome = _advance_one(run_id)
+        outcome = _advance_one(run_id, carried)
     if outcome == Outcome.TOOLS_DUE:
         scheduling.enqueue_on_commit(run_id)
     return outcome
 
 
-def _advance_one(run_id: int) -> Outcome:
+def _advance_one(run_id: int, carried: dict) -> Outcome:
     step = LeasedStep.claim(run_id)
     if step is None:
         return Outcome.NOT_CLAIMED
+    step.carried = carried
     return step.advance()
