@@ -41,3 +41,22 @@ def test_an_endpoint_added_after_a_run_ended_unheard_gets_the_next_runs_end(enqu
     endpoint.delete()
     _finish(open_ticket())
     assert _completed_events() == 2
+
+
+def test_a_knowledge_base_synced_after_a_run_is_searched_by_the_next_one(emu, drain):
+    from assistants.providers import get_provider
+    from tests.factories import ArticleFactory
+    from tests.openai_support import last_request
+
+    def file_search_offered() -> bool:
+        sent = last_request(emu, "POST", "/v1/responses")["json"]
+        return any(t["type"] == "file_search" for t in sent["tools"])
+
+    open_ticket(body="hello")
+    drain()
+    assert not file_search_offered()  # nothing synced yet: remembered for a while
+    ArticleFactory(title="Refunds", slug="refunds", body="Refunds reach the card in 5 business days.")
+    get_provider().sync_knowledge_base()
+    open_ticket(body="How long do refunds take?")
+    drain()
+    assert file_search_offered()

@@ -23,6 +23,9 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_FILE_BYTES = 32 * 1024 * 1024  # total file content the model accepts in one request
 VECTOR_STORE_NAME = "helpdesk-knowledge-base"
 VECTOR_STORE_TTL = 300.0
+# "No article was synced yet" is remembered this long per process (every response asks); a sync in
+# this process forgets it at once, one in another process is seen within it.
+NOT_SYNCED_TTL = 30.0
 
 _vector_store: dict = {}
 
@@ -113,7 +116,7 @@ def _find_vector_store(client) -> str:
 
 def knowledge_vector_store_id(client, *, create: bool = False) -> str:
     """The knowledge base's vector store, or "" when no article was synced yet."""
-    if not create and not KnowledgeArticle.objects.exclude(remote_file_id="").exists():
+    if not create and not _any_article_synced():
         return ""
     cached = _vector_store.get("id")
     if cached and _vector_store.get("at", 0) > time.monotonic() - VECTOR_STORE_TTL:
@@ -124,6 +127,17 @@ def knowledge_vector_store_id(client, *, create: bool = False) -> str:
     if store_id:
         _vector_store.update(id=store_id, at=time.monotonic())
     return store_id
+
+
+def _any_article_synced() -> bool:
+    if _vector_store.get("none_synced_at", -NOT_SYNCED_TTL) > time.monotonic() - NOT_SYNCED_TTL:
+        return False
+    synced = KnowledgeArticle.objects.exclude(remote_file_id="").exists()
+    if synced:
+        _vector_store.pop("none_synced_at", None)
+    else:
+        _vector_store["none_synced_at"] = time.monotonic()
+    return synced
 
 
 def _forget(client, store_id: str, file_id: str) -> None:
@@ -161,4 +175,5 @@ def sync_knowledge_base(client) -> dict:
         _forget(client, store_id, article.remote_file_id)
         KnowledgeArticle.objects.filter(pk=article.pk).update(remote_file_id="", remote_synced_at=None)
         removed += 1
+    _vector_store.pop("none_synced_at", None)
     return {"vector_store": store_id, "uploaded": uploaded, "removed": removed}
