@@ -23,7 +23,7 @@ from enum import StrEnum
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Subquery, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When, prefetch_related_objects
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -286,9 +286,11 @@ class LeasedStep:
             pending = list(
                 thread.messages.filter(sync_state=Message.SyncState.PENDING, seq__lte=run.input_seq)
                 .exclude(draft_state__in=[Message.DraftState.DRAFT, Message.DraftState.DISCARDED])
-                .prefetch_related("attachments")
+                .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
                 .order_by("seq")
             )
+            # The files, in one more query, only when a message has some (most have none).
+            prefetch_related_objects([m for m in pending if m.has_files], "attachments")
         customer = self.taken
         if customer is None:
             customer = list(Message.objects.filter(role=Message.Role.USER, answered_by=run).order_by("seq"))

@@ -14,7 +14,9 @@ ROLE_OF = {Message.Role.USER: "user", Message.Role.ASSISTANT: "assistant", Messa
 def message_item(message: Message, client, hooks, *, look_first: bool = False) -> dict:
     """One local message as a conversation input item (a customer's attachments as file parts)."""
     role = ROLE_OF.get(message.role, "user")
-    attachments = list(message.attachments.all()) if role == "user" else []
+    # `has_files` (when the caller read it with the message) spares the look for files.
+    has_files = role == "user" and getattr(message, "has_files", True)
+    attachments = list(message.attachments.all()) if has_files else []
     if not attachments:
         return {"type": "message", "role": role, "content": message.body}
     parts: list[dict] = [{"type": "input_text", "text": message.body}]
