@@ -166,6 +166,9 @@ class LeasedStep:
     def _fenced(self):
         return Run.objects.filter(pk=self.run.pk, lease_token=self.token, status__in=Run.ACTIVE)
 
+    def _while_ours(self, threads):
+        return threads.filter(runs__pk=self.run.pk, runs__lease_token=self.token, runs__status__in=Run.ACTIVE)
+
     def write(self, **fields) -> bool:
         """Write to the run and keep the lease, if it is still ours and the run still active."""
         return self._fenced().update(**fields) == 1
@@ -182,7 +185,11 @@ class LeasedStep:
     # --- what the provider may ask of the step (assistants.providers.base.StepHooks) --------
 
     def before_call(self, *, paid: bool = False) -> None:
-        if paid or time.monotonic() - self._renewed > settings.ASSISTANT_STEP_LEASE / 3:
+        """Before each provider call: a paid one always checks the run is still ours (and renews);
+        another renews only once half of the lease is gone, so every call (at most OPENAI_TIMEOUT,
+        below half the lease) ends inside it. The half is counted from after the claim's or the last
+        renewal's UPDATE returned, so it is never less than the database clock's."""
+        if paid or time.monotonic() - self._renewed > settings.ASSISTANT_STEP_LEASE / 2:
             self.renew()
 
     def conversation_created(self, remote_id: str, *, reason: str = "", last_item_id: str | None = None) -> None:
@@ -195,7 +202,6 @@ class LeasedStep:
             if locked is None or locked.remote_id not in (thread.remote_id, remote_id):
                 logger.warning("run %s: conversation %s left unused (the thread changed)", self.run.pk, remote_id)
                 raise StepStopped(f"run {self.run.pk} is no longer ours")
-            self.renew()  # the thread first, then the run
             history = list(locked.remote_history or [])
             fields = {"remote_state": state}
             if locked.remote_id != remote_id:
@@ -204,7 +210,10 @@ class LeasedStep:
                 fields.update(remote_id=remote_id, remote_history=history, context_tokens=0)
                 if not locked.remote_id:
                     fields.update(metadata=thread.metadata, metadata_synced_at=Now(), metadata_dirty=False)
-            Thread.objects.filter(pk=thread.pk).update(**fields)
+            # Written only while the run is still ours (the UPDATE checks it: the thread first, then
+            # the run); the next provider call renews the lease if half of it is gone.
+            if not self._while_ours(Thread.objects.filter(pk=thread.pk)).update(**fields):
+                raise StepStopped(f"run {self.run.pk} is no longer ours")
         thread.remote_id, thread.remote_history, thread.remote_state = remote_id, history, state
         if "context_tokens" in fields:
             thread.context_tokens = 0

@@ -346,7 +346,8 @@ ASSISTANT_MAX_RUNS_PER_TICKET_PER_HOUR = envint("ASSISTANT_MAX_RUNS_PER_TICKET_P
 ASSISTANT_MAX_REPLIES_PER_TURN = envint("ASSISTANT_MAX_REPLIES_PER_TURN", 2)
 ASSISTANT_MAX_ATTEMPTS = envint("ASSISTANT_MAX_ATTEMPTS", 12)
 ASSISTANT_RUN_TIME_LIMIT = envint("ASSISTANT_RUN_TIME_LIMIT", 300)
-# A step holds its run this long, renewed between provider calls: keep it above OPENAI_TIMEOUT.
+# A step holds its run this long, renewed between provider calls once half of it is gone (always
+# before a paid one): keep it above twice OPENAI_TIMEOUT.
 ASSISTANT_STEP_LEASE = envint("ASSISTANT_STEP_LEASE", 60)
 # Transient failures of a whole run (the model's server failed) retried automatically before the
 # customer's turn goes to a person.

@@ -3,6 +3,8 @@ caches that keep it there staying right when what they cache changes."""
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assistants import services
 from assistants.models import Run
@@ -60,3 +62,31 @@ def test_a_knowledge_base_synced_after_a_run_is_searched_by_the_next_one(emu, dr
     open_ticket(body="How long do refunds take?")
     drain()
     assert file_search_offered()
+
+
+def test_a_lease_is_renewed_before_a_call_once_half_of_it_is_gone_and_always_before_a_paid_one(
+    enqueued, settings, monkeypatch
+):
+    from assistants import leased_step
+
+    settings.ASSISTANT_STEP_LEASE = 60
+    ticket = open_ticket()
+    step = leased_step.LeasedStep.claim(Run.objects.get(thread=ticket.thread).pk)
+    clock = [leased_step.time.monotonic()]
+    monkeypatch.setattr(leased_step.time, "monotonic", lambda: clock[0])
+
+    def queries_of(**kwargs) -> int:
+        with CaptureQueriesContext(connection) as q:
+            step.before_call(**kwargs)
+        return len(q.captured_queries)
+
+    clock[0] += 29
+    assert queries_of() == 0  # less than half gone: the lease outlives the next call
+    assert queries_of(paid=True) == 1  # a paid call is never made for a run that is no longer ours
+    clock[0] += 29
+    assert queries_of() == 0  # counted from the last renewal
+    clock[0] += 2
+    assert queries_of() == 1
+    Run.objects.filter(pk=step.run.pk).update(status=Run.Status.CANCELLED)
+    with pytest.raises(leased_step.StepStopped):
+        step.before_call(paid=True)
