@@ -665,4 +665,9 @@ def _advance_one(run_id: int, carried: dict) -> Outcome:
     if step is None:
         return Outcome.NOT_CLAIMED
     step.carried = carried
+    # The customer messages a run answers are fixed at its first claim: later steps of the same
+    # task reuse them.
+    if step.taken is None:
+        step.taken = carried.get("taken")
+    carried["taken"] = step.taken
     return step.advance()
