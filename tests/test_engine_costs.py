@@ -90,3 +90,26 @@ def test_a_lease_is_renewed_before_a_call_once_half_of_it_is_gone_and_always_bef
     Run.objects.filter(pk=step.run.pk).update(status=Run.Status.CANCELLED)
     with pytest.raises(leased_step.StepStopped):
         step.before_call(paid=True)
+
+
+def _statements(captured) -> list[str]:
+    """The queries a step sent, without transaction control (BEGIN, COMMIT, savepoints)."""
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].lstrip().upper().startswith(control)]
+
+
+def test_an_openai_run_costs_few_queries_per_step_with_its_commit_hooks(emu, enqueued):
+    """Budgets of a run that creates its conversation, is polled once and completes, replying to
+    a portal customer by email (caches warm, as in a worker that has done a run before)."""
+    _finish(open_ticket(body="warm up"))
+    run = Run.objects.get(thread=open_ticket(subject="Parcel", body="Where is my parcel?").thread)
+    costs = []
+    while run.status in Run.ACTIVE:
+        with CaptureQueriesContext(connection) as captured:
+            services.run_advance(run_id=run.pk)
+        run.refresh_from_db()
+        costs.append((run.status, len(_statements(captured))))
+    first, *polls, last = costs
+    assert first == (Run.Status.IN_PROGRESS, 12)  # claim 6, policy, conversation 2, input, renewal, release (was 16)
+    assert all(poll == (Run.Status.IN_PROGRESS, 3) for poll in polls)  # claim 2, release 1
+    assert last == (Run.Status.COMPLETED, 21)  # claim 2, reply 9, ticket 3, mail 7 (before this round's cuts: 29)
