@@ -23,7 +23,7 @@ from enum import StrEnum
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, When, prefetch_related_objects
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, When, prefetch_related_objects
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -457,7 +457,7 @@ class LeasedStep:
         run = self.run
         provider = get_provider()
         with transaction.atomic():
-            thread = lock_thread(run.thread_id)
+            thread = _lock_for_reply(run.thread_id)
             if thread is None:
                 return Outcome.LEASE_LOST
             policy = thread_policy.for_thread(thread)
@@ -505,7 +505,7 @@ class LeasedStep:
             )
             _mark_synced(self._synced_ids(result))
             thread.message_count = seq
-            settle_turn(thread, run, retryable=False)
+            settle_turn(thread, run, retryable=False, waiting=thread.waiting)
             run_ended.send(sender=Run, run=run, reply=message)
             transaction.on_commit(
                 lambda: reply_created.send(
@@ -586,7 +586,7 @@ def _held_reason(thread: Thread, policy, run: Run) -> str:
     if policy.reply_mode != "auto":
         return policy.reason or "AI mode is draft: a person approves replies."
     cap = settings.ASSISTANT_MAX_REPLIES_PER_TURN
-    sent = _replies_this_turn(thread)
+    sent = thread.replies_this_turn
     if sent >= cap:
         return f"Held as a draft: the assistant already sent {sent} replies since the customer wrote (cap {cap})."
     return ""
@@ -610,16 +610,35 @@ def supersede_drafts(thread: Thread, *, by_run: Run) -> int:
     return count
 
 
-def _replies_this_turn(thread: Thread) -> int:
-    from django.db.models import Subquery
-
-    last_customer = Message.objects.filter(thread=thread, role=Message.Role.USER).order_by("-seq").values("seq")[:1]
-    return thread.messages.filter(
-        role=Message.Role.ASSISTANT,
-        run__isnull=False,
-        draft_state=Message.DraftState.PUBLISHED,
-        seq__gt=Coalesce(Subquery(last_customer), 0),
-    ).count()
+def _lock_for_reply(thread_id: int) -> Thread | None:
+    """The thread's row lock for writing a reply, with what the reply's rules ask in the same query:
+    the assistant's published replies since the customer last wrote (the per-turn cap) and whether
+    customer messages wait (the follow-up run). While the lock is held neither changes but by the
+    reply itself, which answers nobody's message and is not a person's."""
+    shell = Thread(pk=thread_id)
+    last_customer = Message.objects.filter(thread_id=thread_id, role=Message.Role.USER).order_by("-seq").values("seq")
+    replies = (
+        Message.objects.filter(
+            thread_id=thread_id,
+            role=Message.Role.ASSISTANT,
+            run__isnull=False,
+            draft_state=Message.DraftState.PUBLISHED,
+            seq__gt=Coalesce(Subquery(last_customer[:1]), 0),
+        )
+        .order_by()
+        .values("thread_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Thread.objects.select_for_update(of=("self",))
+        .filter(pk=thread_id)
+        .annotate(
+            replies_this_turn=Coalesce(Subquery(replies), 0),
+            waiting=Exists(unanswered_customer_messages(shell)),
+        )
+        .first()
+    )
 
 
 def _remote_fields(run: Run, result: StepResult) -> dict:

@@ -140,12 +140,20 @@ def run_cancel_remote(*, run_id: int, response_id: str = "") -> None:
 
 
 def settle_turn(
-    thread: Thread, run: Run, *, retryable: bool, stopped_by_person: bool = False, answered_by_person: bool = False
+    thread: Thread,
+    run: Run,
+    *,
+    retryable: bool,
+    stopped_by_person: bool = False,
+    answered_by_person: bool = False,
+    waiting: bool | None = None,
 ) -> None:
     """Called under the thread's lock once `run` is terminal. A completed run asks for the follow-up
     if messages arrived meanwhile; any other end retries once (a transient cause) or hands the
-    customer's turn to staff."""
-    waiting = unanswered_customer_messages(thread).exists()
+    customer's turn to staff. `waiting`: whether customer messages wait, if the caller read it
+    under the same lock."""
+    if waiting is None:
+        waiting = unanswered_customer_messages(thread).exists()
     if run.status == Run.Status.COMPLETED:
         if waiting:
             request_run_locked(thread, trigger=Run.Trigger.FOLLOW_UP)
