@@ -112,4 +112,4 @@ def test_an_openai_run_costs_few_queries_per_step_with_its_commit_hooks(emu, enq
     first, *polls, last = costs
     assert first == (Run.Status.IN_PROGRESS, 12)  # claim 6, policy, conversation 2, input, renewal, release (was 16)
     assert all(poll == (Run.Status.IN_PROGRESS, 3) for poll in polls)  # claim 2, release 1
-    assert last == (Run.Status.COMPLETED, 19)  # claim 2, reply 7, ticket 3, mail 7 (before this round's cuts: 29)
+    assert last == (Run.Status.COMPLETED, 19)  # claim 2, reply 7, ticket 3, mail 7 (before this round's cuts: 28)
