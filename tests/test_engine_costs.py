@@ -113,3 +113,15 @@ def test_an_openai_run_costs_few_queries_per_step_with_its_commit_hooks(emu, enq
     assert first == (Run.Status.IN_PROGRESS, 12)  # claim 6, policy, conversation 2, input, renewal, release (was 16)
     assert all(poll == (Run.Status.IN_PROGRESS, 3) for poll in polls)  # claim 2, release 1
     assert last == (Run.Status.COMPLETED, 19)  # claim 2, reply 7, ticket 3, mail 7 (before this round's cuts: 28)
+
+
+def test_an_offline_reply_that_sets_the_language_sends_no_metadata_push(enqueued, sent, settings):
+    from assistants.models import Thread
+
+    settings.ASSISTANT_PROVIDER = "offline"
+    ticket = open_ticket(body="Where is my parcel?")
+    _finish(ticket)
+    ticket.refresh_from_db()
+    assert ticket.language_preference == "en"
+    assert Thread.objects.get(pk=ticket.thread_id).metadata_dirty  # kept for a conversation made later
+    assert "assistants.tasks.sync_thread_metadata" not in [name for name, _ in sent]

@@ -77,9 +77,12 @@ def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
-def _mark_metadata_dirty(ticket: Ticket) -> None:
+def _mark_metadata_dirty(ticket: Ticket, *, push: bool = True) -> None:
+    """`push=False`: the thread has no remote conversation yet, so there is nothing to push now (its
+    first run creates it with the current metadata)."""
     Thread.objects.filter(pk=ticket.thread_id).update(metadata_dirty=True)
-    transaction.on_commit(partial(_push_metadata, ticket.thread_id))
+    if push:
+        transaction.on_commit(partial(_push_metadata, ticket.thread_id))
 
 
 def _push_metadata(thread_id: int) -> None:
@@ -559,7 +562,8 @@ def assistant_reply_recorded(*, message: Message, published: bool, superseded: b
                 _record(
                     ticket, "language_preference", "", language, run=message.run, reason="Detected by the assistant."
                 )
-                _mark_metadata_dirty(ticket)
+                # The offline assistant's threads have no remote conversation: no push task for them.
+                _mark_metadata_dirty(ticket, push=bool(ticket.thread.remote_id))
 
 
 @transaction.atomic
