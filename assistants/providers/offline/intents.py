@@ -24,7 +24,8 @@ F = re.I | re.U
 ESCALATION = {
     "person": [
         # en
-        rf"\b(?:speak|talk|chat|discuss|go over)(?:ing)?(?: (?:this|it|that|things|the matter))? (?:to|with) {_PERSON}\b",
+        rf"\b(?:speak|talk|chat|discuss|go over)(?:ing)?(?: (?:this|it|that|things|the matter))? "
+        rf"(?:to|with) {_PERSON}\b",
         r"\b(?:put|transfer|connect|pass|forward) me (?:through|on|over)?\s*(?:to|with)\b",
         r"\bput me through\b",
         r"\bescalate (?:this|it|my (?:ticket|case|issue|request)|me)\b",
@@ -52,12 +53,14 @@ ESCALATION = {
         r"\b(?:echten|richtigen) (?:menschen|mitarbeiter|person)\b",
         r"\bmit jemandem\b[^.?!]{0,20}\b(?:sprechen|reden|besprechen|klären)\b",
         # fr
-        r"\b(?:parler|discuter|échanger) (?:à|a|avec) (?:quelqu'un|quelqu’un|un(?:e)? (?:vraie? )?(?:personne|humain|conseill(?:er|ère)|"
+        r"\b(?:parler|discuter|échanger) (?:à|a|avec) (?:quelqu'un|quelqu’un|"
+        r"un(?:e)? (?:vraie? )?(?:personne|humain|conseill(?:er|ère)|"
         r"agent|responsable|interlocuteur)|le service client|votre service|une vraie personne)",
         r"\b(?:un|une) (?:vrai|vraie) (?:personne|humain)\b",
         r"\b(?:mettez|passez)-moi\b",
         # es
-        r"\b(?:hablar|conversar|comunicarme|hablarlo) con (?:alguien|una persona|un(?:a)? (?:humano|agente|asesor(?:a)?|responsable|persona real|"
+        r"\b(?:hablar|conversar|comunicarme|hablarlo) con (?:alguien|una persona|"
+        r"un(?:a)? (?:humano|agente|asesor(?:a)?|responsable|persona real|"
         r"operador(?:a)?)|el servicio|su equipo|atención al cliente)",
         r"\b(?:una )?persona real\b",
     ],
