@@ -384,6 +384,34 @@ def test_listing_100_messages_costs_four_queries(staff_api, django_assert_max_nu
         assert staff_api.get("/threads", limit=100).status_code == 200
 
 
+def test_a_prepared_read_runs_each_call_with_its_own_values():
+    from config import prepared
+
+    first, second = open_ticket(), open_ticket()
+
+    def build(thread_id):
+        return Message.objects.filter(thread_id=thread_id).values("id", "body", "metadata")
+
+    for ticket in (first, second, first):
+        rows = prepared.rows("test-messages-of", build, thread_id=ticket.thread_id)
+        assert rows == list(build(ticket.thread_id))
+        assert [r["id"] for r in rows] == list(ticket.thread.messages.values_list("id", flat=True))
+    with pytest.raises(ValueError):  # a LIKE pattern is not the value itself: refused, never run stale
+        prepared.rows("test-like", lambda body: Message.objects.filter(body__icontains=body).values("id"), body="x")
+
+
+def test_page_reads_compiled_for_one_customer_show_another_only_their_own():
+    alice, bob = CustomerFactory(), CustomerFactory()
+    alices, bobs = open_ticket(alice), open_ticket(bob)
+    for customer, ticket in ((alice, alices), (bob, bobs), (alice, alices)):
+        api = ApiClient(bearer(customer))
+        assert [t["id"] for t in api.get("/threads", limit=5).json()["data"]] == [tid(ticket)]
+        newest = api.get("/threads", limit=1, before=tid(ticket)).json()["data"]
+        assert newest == []
+        assert len(api.get(f"/threads/{tid(ticket)}/messages").json()["data"]) == 1
+    assert ApiClient(bearer(bob)).get(f"/threads/{tid(alices)}/messages").status_code == 404
+
+
 # --- idempotency -------------------------------------------------------------------------------
 
 
