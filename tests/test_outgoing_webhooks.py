@@ -11,9 +11,11 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from assistants.models import Message
 from config import standard_webhooks
 from tests.factories import StaffFactory, open_ticket
 from tickets import services as desk
+from tickets.models import FlagChange
 from webhooks import delivery, endpoints, events
 from webhooks.models import Delivery, Endpoint, Event
 
@@ -209,6 +211,34 @@ def test_status_changes_escalations_and_runs_are_emitted(receiver, queued, drain
     _run(queued)
     types = [json.loads(r["body"])["type"] for r in receiver.requests]
     assert {"ticket.status_changed", "ticket.escalated", "run.completed", "message.created"} <= set(types)
+
+
+def _status_changes(receiver) -> list[tuple[str, str, str]]:
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    return [
+        (b["data"]["ticket"]["reference"], b["data"]["previous_status"], b["data"]["ticket"]["status"])
+        for b in bodies
+        if b["type"] == "ticket.status_changed"
+    ]
+
+
+def test_the_implicit_new_to_open_is_emitted_whoever_answers(receiver, queued, drain):
+    _endpoint(receiver.url, ["ticket.status_changed"])
+    by_assistant = open_ticket(body="Where is my parcel?")  # AI mode auto: the assistant's reply is published
+    drain()
+    assert Message.objects.filter(thread=by_assistant.thread, role="assistant", run__isnull=False).exists()
+    by_person = open_ticket(body="Where is my other parcel?")
+    desk.staff_reply(ticket=by_person, staff=StaffFactory(), body="On its way.")
+    escalated = open_ticket(body="Another question")
+    desk.ticket_escalate(ticket=escalated, reason="The customer asked for a person.")
+    _run(queued)
+    assert sorted(_status_changes(receiver)) == sorted(
+        (t.reference, "new", "open") for t in (by_assistant, by_person, escalated)
+    )
+    for ticket in (by_assistant, by_person, escalated):
+        ticket.refresh_from_db()
+        assert ticket.status == "open"
+        assert FlagChange.objects.filter(ticket=ticket, field="status", old_value="new", new_value="open").count() == 1
 
 
 @pytest.mark.worker
