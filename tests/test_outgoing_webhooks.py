@@ -213,6 +213,51 @@ def test_status_changes_escalations_and_runs_are_emitted(receiver, queued, drain
     assert {"ticket.status_changed", "ticket.escalated", "run.completed", "message.created"} <= set(types)
 
 
+def _messages_received(receiver) -> list[tuple[str, str]]:
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    return [(b["data"]["message"]["content"], b["data"]["message"]["visibility"]) for b in bodies]
+
+
+def test_internal_notes_reach_only_the_endpoints_that_opt_in(receiver, queued):
+    default, _ = _endpoint(receiver.url, ["message.created"])
+    other = Receiver()
+    try:
+        opted, _ = endpoints.endpoint_create(url=other.url, events=["message.created"], include_internal_notes=True)
+        assert not default.include_internal_notes and opted.include_internal_notes
+        ticket = open_ticket(body="Where is my parcel?")
+        staff = StaffFactory()
+        desk.staff_reply(ticket=ticket, staff=staff, body="Carrier says Tuesday; customer is VIP", internal=True)
+        desk.staff_reply(ticket=ticket, staff=staff, body="It arrives on Tuesday.")
+        _run(queued)
+        assert _messages_received(receiver) == [("Where is my parcel?", "public"), ("It arrives on Tuesday.", "public")]
+        assert _messages_received(other) == [
+            ("Where is my parcel?", "public"),
+            ("Carrier says Tuesday; customer is VIP", "internal"),
+            ("It arrives on Tuesday.", "public"),
+        ]
+    finally:
+        other.stop()
+
+
+def test_the_leads_page_sets_and_shows_the_internal_notes_choice(client, receiver):
+    lead = StaffFactory()
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    client.force_login(lead)
+    page = client.get(reverse("webhooks:endpoints")).content.decode()
+    assert 'name="include_internal_notes"' in page and "Include internal notes" in page
+    client.post(reverse("webhooks:create"), {"url": receiver.url, "events": ["message.created"]})
+    client.post(
+        reverse("webhooks:create"),
+        {"url": receiver.url + "/crm", "events": ["message.created"], "include_internal_notes": "on"},
+    )
+    assert dict(Endpoint.objects.values_list("url", "include_internal_notes")) == {
+        receiver.url: False,
+        receiver.url + "/crm": True,
+    }
+    page = client.get(reverse("webhooks:endpoints")).content.decode()
+    assert "internal notes: not sent" in page and "internal notes: included" in page
+
+
 def _status_changes(receiver) -> list[tuple[str, str, str]]:
     bodies = [json.loads(r["body"]) for r in receiver.requests]
     return [

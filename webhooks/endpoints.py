@@ -21,7 +21,9 @@ def clean_events(events) -> list[str]:
     return chosen
 
 
-def endpoint_create(*, url: str, events, description: str = "", by=None) -> tuple[Endpoint, str]:
+def endpoint_create(
+    *, url: str, events, description: str = "", include_internal_notes: bool = False, by=None
+) -> tuple[Endpoint, str]:
     """A new endpoint and its secret (whsec_...), which is shown once and stored encrypted."""
     from mail import crypto
 
@@ -32,6 +34,7 @@ def endpoint_create(*, url: str, events, description: str = "", by=None) -> tupl
         url=url,
         events=clean_events(events),
         description=(description or "").strip()[:200],
+        include_internal_notes=bool(include_internal_notes),
         secret_encrypted=crypto.encrypt(secret),
         created_by=by,
     )

@@ -49,6 +49,7 @@ def endpoint_create(request):
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
+                include_internal_notes=form.cleaned_data["include_internal_notes"],
                 by=request.user,
             )
         except ValidationError as exc:
