@@ -2,6 +2,7 @@
 retried with backoff, deduplicated by event id, endpoints disabled after failures with leads told."""
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,7 +17,7 @@ from config import standard_webhooks
 from tests.factories import StaffFactory, open_ticket
 from tickets import services as desk
 from tickets.models import FlagChange
-from webhooks import delivery, endpoints, events
+from webhooks import delivery, endpoints, events, network
 from webhooks.models import Delivery, Endpoint, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,6 +176,77 @@ def test_endpoint_urls_must_be_http_and_public_in_production(settings):
         with pytest.raises(ValidationError):
             endpoints.endpoint_create(url=url, events=["ticket.created"])
     assert not Endpoint.objects.exists()
+
+
+class FakeDNS:
+    """socket.getaddrinfo for one made-up name: each lookup answers the next address of `answers`
+    (the last one again once they run out); every other name resolves as usual."""
+
+    NAME = "hooks.example.com"
+
+    def __init__(self, monkeypatch, *answers):
+        self.answers, self.lookups = list(answers), 0
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host != self.NAME:
+                return real(host, port, *args, **kwargs)
+            address = self.answers[min(self.lookups, len(self.answers) - 1)]
+            self.lookups += 1
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_that_resolves_to_loopback_at_delivery_is_refused(receiver, queued, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # production
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "93.184.216.34", "127.0.0.1")  # public when saved, loopback when sent
+    endpoint, _ = endpoints.endpoint_create(url=f"http://{dns.NAME}:{port}/hook", events=["ticket.created"])
+    assert dns.lookups == 1
+    open_ticket()
+    assert _run(queued)[0] == "retry"
+    record = Delivery.objects.get()
+    assert "private, loopback or reserved" in record.last_error and record.last_status_code is None
+    assert receiver.requests == []  # nothing reached the loopback receiver
+
+
+def test_the_connection_goes_to_the_checked_address_not_to_a_second_lookup(receiver, queued, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # production
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "93.184.216.34")
+    _endpoint(f"http://{dns.NAME}:{port}/hook", ["ticket.created"])
+    # Rebinding: the lookup that is checked answers a public address, any later one loopback.
+    dns.answers, dns.lookups = ["93.184.216.34", "127.0.0.1"], 0
+    connects = []
+
+    def connect(sock, address):
+        connects.append(address[:2])
+        raise ConnectionRefusedError("not in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    open_ticket()
+    assert "delivered" not in _run(queued)  # retried until it gives up
+    assert connects and set(connects) == {("93.184.216.34", port)} and receiver.requests == []
+
+
+def test_a_send_to_a_test_receiver_names_the_host_it_resolved_once(receiver, queued, monkeypatch):
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "127.0.0.1")  # WEBHOOK_ALLOW_PRIVATE (the receiver fixture): loopback is allowed
+    _endpoint(f"http://{dns.NAME}:{port}/hook?x=1", ["ticket.created"])
+    dns.lookups = 0
+    open_ticket()
+    assert _run(queued) == ["delivered"]
+    assert dns.lookups == 1
+    [request] = receiver.requests
+    assert request["headers"]["host"] == f"{dns.NAME}:{port}"
+
+
+def test_private_addresses_are_refused_whatever_their_spelling(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    for url in ("http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://169.254.169.254/latest", "http://224.0.0.1/"):
+        with pytest.raises(ValidationError):
+            network.check_url(url)
 
 
 def test_leads_register_an_endpoint_in_the_workspace_and_see_the_secret_once(client, receiver, queued):

@@ -15,7 +15,7 @@ class EndpointAddForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        from webhooks.delivery import check_url
+        from webhooks.network import check_url
 
         try:
             if data.get("url"):

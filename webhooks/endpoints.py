@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from config import standard_webhooks
-from webhooks.delivery import check_url
 from webhooks.models import Delivery, Endpoint, EventType
+from webhooks.network import check_url
 
 LOG_SIZE = 50
 

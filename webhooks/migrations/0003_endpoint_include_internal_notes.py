@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_lead_permissions'),
+        ("webhooks", "0002_lead_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='include_internal_notes',
-            field=models.BooleanField(default=False, help_text="Send message.created for staff's internal notes too (off: integrations get public messages only)."),
+            model_name="endpoint",
+            name="include_internal_notes",
+            field=models.BooleanField(
+                default=False,
+                help_text="Send message.created for staff's internal notes too (off: integrations get public messages only).",
+            ),
         ),
     ]
