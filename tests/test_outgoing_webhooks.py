@@ -266,6 +266,25 @@ def test_leads_register_an_endpoint_in_the_workspace_and_see_the_secret_once(cli
     assert "ticket.created" in log and "Delivered" in log
 
 
+def test_the_workspace_nav_links_the_webhooks_page_for_leads_only(client, django_assert_num_queries):
+    link = f'href="{reverse("webhooks:endpoints")}"'
+    agent, lead = StaffFactory(), StaffFactory()
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    client.force_login(lead)
+    with django_assert_num_queries(2):  # as without the link: the flag is read from the session
+        page = client.get(reverse("staff:api_tokens"))
+    assert link in page.content.decode()
+    client.force_login(agent)
+    assert link not in client.get(reverse("staff:api_tokens")).content.decode()
+    # A role changed after sign-in: the page itself checks, and the nav follows from then on.
+    lead.groups.clear()
+    client.force_login(lead)
+    lead.groups.add(Group.objects.get(name="Support lead"))
+    assert link not in client.get(reverse("staff:api_tokens")).content.decode()
+    assert client.get(reverse("webhooks:endpoints")).status_code == 200
+    assert link in client.get(reverse("staff:api_tokens")).content.decode()
+
+
 def test_agents_may_not_manage_webhooks(client):
     client.force_login(StaffFactory())
     assert client.get(reverse("webhooks:endpoints")).status_code == 403
