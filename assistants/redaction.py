@@ -254,17 +254,21 @@ def redaction_remote_delete(*, redaction_id: int) -> str:
         return "nothing to do"
     Redaction.objects.filter(pk=record.pk).update(remote_attempts=record.remote_attempts + 1)
     thread = record.thread
-    if record.remote_fingerprints and Run.objects.filter(thread=thread, status__in=Run.ACTIVE).exists():
+    file_ids = frozenset(record.remote_file_id.split())
+    # The conversation items holding the text or a removed file: found by fingerprints of the text
+    # and by the file ids they carry (an attachment removed alone leaves the text; its item goes).
+    items = bool(record.remote_fingerprints or file_ids)
+    if items and Run.objects.filter(thread=thread, status__in=Run.ACTIVE).exists():
         raise RemoteWait(f"thread {thread.pk} has an active run")
     provider = get_provider()
     try:
         deleted = 0
-        if record.remote_fingerprints:
+        if items:
             deleted = provider.delete_message(
-                thread, record.message, fingerprints=set(record.remote_fingerprints.split())
+                thread, record.message, fingerprints=set(record.remote_fingerprints.split()), file_ids=file_ids
             )
         delete_file = getattr(provider, "delete_file", None)
-        for file_id in record.remote_file_id.split():
+        for file_id in file_ids:
             if delete_file is not None:
                 delete_file(file_id)
     except TransientProviderError as exc:

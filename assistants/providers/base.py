@@ -173,8 +173,11 @@ class Provider(Protocol):
 
     def cancel_run(self, run: Run, response_id: str = "") -> None: ...
 
-    def delete_message(self, thread: Thread, message: Message, *, fingerprints: set[str]) -> int:
-        """Delete the remote copies of a removed message (found by its id, or by fingerprints of its
-        text: assistants.redaction.remote_text_matches); returns how many items were deleted.
-        A provider without remote threads deletes nothing."""
+    def delete_message(
+        self, thread: Thread, message: Message, *, fingerprints: set[str], file_ids: frozenset[str] = frozenset()
+    ) -> int:
+        """Delete the remote copies of a removed message or attachment (found by the message's id, by
+        fingerprints of its text: assistants.redaction.remote_text_matches, or by the uploaded files
+        an item carries); returns how many items were deleted. A provider without remote threads
+        deletes nothing."""
         ...

@@ -92,10 +92,11 @@ class OpenAIProvider:
             if not is_not_found(exc.__cause__):
                 raise
 
-    def delete_message(self, thread: Thread, message, *, fingerprints: set[str]) -> int:
+    def delete_message(self, thread: Thread, message, *, fingerprints: set[str], file_ids=frozenset()) -> int:
         """Delete a removed message's items from every conversation of the thread still held
         remotely (the current one, and rotated ones, which hold seeded copies): the item with the
-        message's remote id, and any message item whose text matches the fingerprints."""
+        message's remote id, any message item whose text matches the fingerprints, and any message
+        item that carries one of `file_ids` (a removed attachment, as an input_file/input_image)."""
         from assistants.redaction import remote_text_matches
 
         conversations = [thread.remote_id] if thread.remote_id else []
@@ -110,7 +111,10 @@ class OpenAIProvider:
                         if (message.remote_id and item.id == message.remote_id)
                         or (
                             getattr(item, "type", "") == "message"
-                            and remote_text_matches(conv_items.item_text(item), fingerprints)
+                            and (
+                                remote_text_matches(conv_items.item_text(item), fingerprints)
+                                or bool(conv_items.item_file_ids(item) & file_ids)
+                            )
                         )
                     ]
             except PermanentProviderError as exc:
