@@ -20,6 +20,7 @@ from api.schemas import (
     ErrorOut,
     FileList,
     MessageCreate,
+    MessageDeleted,
     MessageList,
     MessageOut,
     MetadataChange,
@@ -360,7 +361,7 @@ class RedactQuery(Schema):
 
 @api.delete(
     "/threads/{thread_id}/messages/{message_id}",
-    response=responses(200, Deleted),
+    response=responses(200, MessageDeleted),
     tags=["messages"],
     summary="Delete (redact) a message",
 )
@@ -371,9 +372,15 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
     reason = parsing.one_line(query.reason.replace("\x00", ""))[:300] or "Deleted through the API."
-    redaction.message_redact(message=message, by=user, reason=reason)
+    removed = redaction.message_redact(message=message, by=user, reason=reason)
     return answer(
-        200, {"id": shapes.public_id("message", message.pk), "object": "thread.message.deleted", "deleted": True}
+        200,
+        {
+            "id": shapes.public_id("message", message.pk),
+            "object": "thread.message.deleted",
+            "deleted": True,
+            "quoted_by": [shapes.public_id("message", pk) for pk in removed.quoted_by],
+        },
     )
 
 

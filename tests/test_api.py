@@ -305,7 +305,12 @@ def test_message_delete_redacts_through_the_redaction_service(staff_api, agent):
     assert mine.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").status_code == 403
     response = staff_api.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}", reason="card number")
     assert response.status_code == 200, response.content
-    assert response.json() == {"id": f"msg_{message.pk}", "object": "thread.message.deleted", "deleted": True}
+    assert response.json() == {
+        "id": f"msg_{message.pk}",
+        "object": "thread.message.deleted",
+        "deleted": True,
+        "quoted_by": [],
+    }
     for api in (staff_api, mine):
         shown = api.get(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").json()
         assert "4111" not in shown["content"][0]["text"]["value"] and shown["redacted"] is True
@@ -315,6 +320,18 @@ def test_message_delete_redacts_through_the_redaction_service(staff_api, agent):
         assert api.get(f"/files/file_{attachment.pk}/content").status_code == 404
     entry = Redaction.objects.get()
     assert entry.reason == "card number" and entry.by_id == agent.pk
+
+
+def test_message_delete_names_the_later_messages_that_repeat_it(staff_api, agent):
+    from tickets import services
+
+    ticket = open_ticket(body="Reach me at ann.lee@example.com please")
+    message = ticket.thread.messages.get()
+    reply = services.staff_reply(ticket=ticket, staff=agent, body="We wrote to ann.lee@example.com.")
+    services.staff_reply(ticket=ticket, staff=agent, body="Anything else?")
+    response = staff_api.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}", reason="address")
+    assert response.json()["quoted_by"] == [f"msg_{reply.pk}"]
+    assert "ann.lee" in staff_api.get(f"/threads/{tid(ticket)}/messages/msg_{reply.pk}").content.decode()
 
 
 # --- paging ------------------------------------------------------------------------------------

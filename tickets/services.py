@@ -387,6 +387,14 @@ def message_remove(*, ticket: Ticket, message_id: int, staff: User, reason: str)
     return redaction.message_redact(message=message, by=staff, reason=reason)
 
 
+def quoting_remove(*, ticket: Ticket, message_id: int, ids, staff: User) -> list[Message]:
+    """ "Remove these too": the later messages that quoted a removed one, with its reason."""
+    from assistants import redaction
+
+    message = Message.objects.get(pk=message_id, thread_id=ticket.thread_id)
+    return redaction.quoting_redact(message=message, ids=ids, by=staff)
+
+
 def attachment_remove(*, ticket: Ticket, attachment_id: int, staff: User, reason: str) -> Attachment:
     from assistants import redaction
 
