@@ -513,6 +513,46 @@ def test_staff_create_a_token_in_the_workspace_see_it_once_and_revoke_it(client,
     assert bad.status_code == 422 and ApiToken.objects.count() == 1
 
 
+def test_a_customer_makes_a_token_in_the_portal_sees_it_once_and_revokes_it(client):
+    from django.urls import reverse
+
+    customer = CustomerFactory()
+    mine, other = open_ticket(customer), open_ticket()
+    client.force_login(customer)
+    url = reverse("portal:api_tokens")
+    assert url in client.get(reverse("portal:tickets")).content.decode()  # in the portal's navigation
+    page = client.post(url, {"name": "My script", "scope": "read", "expires": "7"})
+    assert page.status_code == 200
+    secret = page.context["secret"]
+    assert secret.encode() in page.content and secret.encode() not in client.get(url).content
+    token = ApiToken.objects.get(user=customer)
+    assert (token.scope, token.name) == ("read", "My script") and token.expires_at is not None
+    api = ApiClient(secret)
+    assert [t["id"] for t in api.get("/threads").json()["data"]] == [tid(mine)]  # the portal's rule
+    assert api.get(f"/threads/{tid(other)}").status_code == 404
+    assert api.post(f"/threads/{tid(mine)}/messages", {"content": "hi"}).status_code == 403  # read scope
+    writer = client.post(url, {"scope": "write"}).context["secret"]
+    assert ApiClient(writer).post(f"/threads/{tid(mine)}/messages", {"content": "hi"}).status_code == 201
+    assert client.post(reverse("portal:api_token_revoke", args=[token.pk])).status_code == 302
+    assert api.get("/threads").status_code == 401
+    assert client.post(url, {"scope": "admin"}).status_code == 422 and ApiToken.objects.count() == 2
+
+
+def test_customers_revoke_only_their_own_tokens_and_staff_use_the_workspace_page(client, staff):
+    from django.urls import reverse
+
+    theirs = ApiClient(bearer(CustomerFactory()))
+    token = ApiToken.objects.get()
+    customer = CustomerFactory()
+    client.force_login(customer)
+    assert client.post(reverse("portal:api_token_revoke", args=[token.pk])).status_code == 404
+    assert theirs.get("/threads").status_code == 200
+    client.force_login(staff)
+    assert client.get(reverse("portal:api_tokens")).url == reverse("staff:api_tokens")
+    client.logout()
+    assert client.get(reverse("portal:api_tokens")).status_code == 302  # to the login page
+
+
 def test_nobody_revokes_someone_elses_token(client, staff):
     other = StaffFactory()
     bearer(other)
