@@ -63,7 +63,8 @@ class StepResult:
     last_item_id: str | None = None  # the conversation's newest item once this response finished
     adopted: bool = False  # the answer of a request whose reply was lost, found in the conversation
     # Code interpreter (OpenAI): files its code wrote, attached to the reply
-    # ([{"filename", "content_type", "data": bytes}]), and the containers this response started.
+    # ([{"filename", "content_type", "data": bytes}]), and the containers to charge for: those this
+    # response used that no earlier step of the thread was charged for (one charge per container).
     output_files: list[dict] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
 
