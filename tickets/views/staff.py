@@ -272,9 +272,10 @@ def _message_response(request, message_id: int, status: int = 200, **extra) -> H
 
 def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> HttpResponse:
     form = RedactForm(request.POST)
+    removed = None
     if form.is_valid():
         try:
-            remove(form.cleaned_data["reason"])
+            removed = remove(form.cleaned_data["reason"])
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error("reason", message)
@@ -286,7 +287,24 @@ def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> H
         )
     if not request.htmx:
         return redirect("staff:ticket", pk=ticket.pk)
-    return _message_response(request, message_id)
+    # Later messages that repeat the removed text (a reply quoting a card number): staff are warned
+    # and offered to remove them too.
+    quoting = getattr(removed, "quoted_by", None)
+    quoted_by = list(Message.objects.filter(pk__in=quoting).only("id", "seq").order_by("seq")) if quoting else []
+    return _message_response(request, message_id, quoted_by=quoted_by)
+
+
+@staff_required
+@require_POST
+def message_redact_quoting(request, pk: int):
+    message = get_object_or_404(Message.objects.only("id", "thread_id"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=message.thread_id).values_list("pk", flat=True).first())
+    ids = [i for i in (parsing.object_id(v) for v in request.POST.getlist("ids")) if i is not None]
+    try:
+        services.quoting_remove(ticket=ticket, message_id=message.pk, ids=ids, staff=request.user)
+    except ValidationError as exc:
+        return _refused(request, ticket, " ".join(exc.messages))
+    return _conversation_response(request, ticket)
 
 
 @staff_required
