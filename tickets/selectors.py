@@ -19,12 +19,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, Exists, F, FloatField, Func, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Aggregate, Avg, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
+from tickets import message_cards
 from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
@@ -300,14 +301,41 @@ def ticket_for_staff(pk: int, *, user) -> Ticket | None:
     return Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee").filter(pk=pk).first()
 
 
+# What the ticket page reads of a message (not its sync state), and of the people it names (author,
+# approver, remover): what their names need, not the password.
+MESSAGE_FIELDS = (
+    "id", "thread", "seq", "role", "body", "visibility", "draft_state", "run", "kind", "metadata", "created_at",
+    "published_at", "redacted_at", "redaction_reason", "author", "published_by", "redacted_by",
+)  # fmt: skip
+PERSON_FIELDS = ("id", "username", "email", "first_name", "last_name")
+
+
 def _messages(thread_id: int):
     return _messages_qs().filter(thread_id=thread_id)
 
 
 def _messages_qs():
-    return Message.objects.select_related("author", "published_by", "redacted_by").prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.select_related("redacted_by").order_by("pk"))
+    people = ("author", "published_by", "redacted_by")
+    return (
+        Message.objects.select_related(*people)
+        .only(*MESSAGE_FIELDS, *(f"{who}__{name}" for who in people for name in PERSON_FIELDS))
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
     )
+
+
+def _shown(messages: list[Message]) -> list[Message]:
+    """Each message as the ticket page shows it (`m.card`, tickets/message_cards.py), with its files
+    read in one query and only when a message has any (prefetch_related builds a manager and a
+    queryset for every message, files or not)."""
+    by_message: dict[int, list[Attachment]] = {}
+    wanted = [m.pk for m in messages if m.has_files]
+    if wanted:
+        files = Attachment.objects.filter(message_id__in=wanted).select_related("redacted_by").order_by("pk")
+        for attachment in files:
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    for m in messages:
+        m.card = message_cards.card(m, by_message.get(m.pk, []))
+    return messages
 
 
 def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Message], bool]:
@@ -320,20 +348,20 @@ def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Mes
     has_older = len(rows) > MESSAGE_PAGE_SIZE
     rows = rows[:MESSAGE_PAGE_SIZE]
     rows.reverse()
-    return rows, has_older
+    return _shown(rows), has_older
 
 
 def message_for_staff(message_id: int) -> Message:
-    return _messages_qs().get(pk=message_id)
+    return _shown([_messages_qs().get(pk=message_id)])[0]
 
 
 def messages_after(thread_id: int, after: int) -> list[Message]:
-    return list(_messages(thread_id).filter(seq__gt=after).order_by("seq"))
+    return _shown(list(_messages(thread_id).filter(seq__gt=after).order_by("seq")))
 
 
 def messages_changed(thread_id: int, *, ids: set[int], after: int) -> list[Message]:
     """For the live page: the messages the change feed named, and any after seq `after`."""
-    return list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq"))
+    return _shown(list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq")))
 
 
 def latest_run(thread_id: int) -> Run | None:

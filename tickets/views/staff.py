@@ -17,7 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from assistants.models import Attachment, Message, Run
 from config import parsing
-from tickets import live, selectors, services
+from tickets import live, message_cards, selectors, services
 from tickets.forms.staff import (
     DraftApproveForm,
     EscalateForm,
@@ -260,17 +260,19 @@ def draft_discard(request, pk: int):
     return _conversation_response(request, ticket)
 
 
-def _message_response(request, message_id: int, status: int = 200, **extra) -> HttpResponse:
+def _message_response(request, message_id: int, status: int = 200, refused: RedactForm | None = None) -> HttpResponse:
     """One message, as the ticket page shows it (the answer to a removal, or its form error)."""
     message = selectors.message_for_staff(message_id)
-    context = {"m": message, **extra}
-    response = render(request, "staff/ticket.html#message", context, status=status)
+    if refused is not None:
+        value, errors = refused["reason"].value() or "", list(refused.errors.get("reason", []))
+        message_cards.refused(message.card, url=request.path, value=value, errors=errors)
+    response = render(request, "staff/ticket.html#message", {"m": message}, status=status)
     if status != 200:
         response = reswap(retarget(response, f"#msg-{message_id}"), "outerHTML")
     return response
 
 
-def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> HttpResponse:
+def _remove(request, *, ticket: Ticket, message_id: int, remove) -> HttpResponse:
     form = RedactForm(request.POST)
     if form.is_valid():
         try:
@@ -281,9 +283,7 @@ def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> H
     if form.errors:
         if not request.htmx:
             return HttpResponse(" ".join(form.errors["reason"]), status=422, content_type="text/plain")
-        return _message_response(
-            request, message_id, status=422, redact_form=form, redact_what=what, redact_url=request.path
-        )
+        return _message_response(request, message_id, status=422, refused=form)
     if not request.htmx:
         return redirect("staff:ticket", pk=ticket.pk)
     return _message_response(request, message_id)
@@ -298,7 +298,6 @@ def message_redact(request, pk: int):
         request,
         ticket=ticket,
         message_id=message.pk,
-        what="message",
         remove=lambda reason: services.message_remove(
             ticket=ticket, message_id=message.pk, staff=request.user, reason=reason
         ),
@@ -315,7 +314,6 @@ def attachment_redact(request, pk: int):
         request,
         ticket=ticket,
         message_id=attachment.message_id,
-        what="attachment",
         remove=lambda reason: services.attachment_remove(
             ticket=ticket, attachment_id=attachment.pk, staff=request.user, reason=reason
         ),
