@@ -300,9 +300,9 @@ def test_ticket_page_query_count_is_flat_with_many_messages(client, staff, ticke
     note = _add(ticket, "with file", role=Message.Role.DEVELOPER, visibility=Message.Visibility.INTERNAL)
     note.attachments.create(file="x.txt", filename="x.txt", content_type="text/plain", size=1)
     FlagChange.objects.create(ticket=ticket, field="status", old_value="new", new_value="open", changed_by=staff)
-    # session, user, the live feed's cursor, ticket (+thread, customer, assignee), 30 messages
+    # session, user, ticket (+thread, customer, assignee, the live feed's cursor), 30 messages
     # (+authors), their attachments, the latest run, the staff list, recent changes (+who)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(reverse("staff:ticket", args=[ticket.pk]))
     assert len(response.context["messages"]) == 30
 

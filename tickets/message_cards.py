@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from assistants.models import Message
 
 
 @dataclass(frozen=True, slots=True)
 class MessageCard:
+    created_iso: str  # when it was written, for <time datetime=...>
+    created_label: str  # and as shown: "2 Dec 14:05" (the template's date filter cost more than the rest)
     kind: str  # the CSS suffix: note, customer, draft, discarded, notice, assistant, staff
     who: str  # the header line: "Customer", "Drafted by the assistant, edited by Sam Lee", ...
     author: str  # who wrote it, for staff-written messages ("" otherwise)
@@ -100,7 +104,10 @@ def card(m: Message, attachments: list) -> MessageCard:
             ],
         }
     delivery = meta.get("email_delivery") or None
+    created = timezone.localtime(m.created_at)
     return MessageCard(
+        created_iso=created.isoformat(),
+        created_label=f"{created.day} {MONTHS_3[created.month].title()} {created:%H:%M}",
         kind=kind,
         who=_who(m, kind, meta),
         author=person(m.author),

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
-from tickets import message_cards
+from tickets import live, message_cards
 from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
@@ -297,8 +297,13 @@ def staff_users():
 # --- the ticket page -------------------------------------------------------------------------
 
 
-def ticket_for_staff(pk: int, *, user) -> Ticket | None:
-    return Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee").filter(pk=pk).first()
+def ticket_for_staff(pk: int, *, user, live_cursor: bool = False) -> Ticket | None:
+    """The ticket with its thread, customer and assignee; with live_cursor, also the change feed's
+    newest id (`ticket.live_cursor`) read in the same statement, before the page reads anything else."""
+    qs = Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee")
+    if live_cursor:
+        qs = qs.annotate(live_cursor=live.latest_change_subquery())
+    return qs.filter(pk=pk).first()
 
 
 # What the ticket page reads of a message (not its sync state), and of the people it names (author,

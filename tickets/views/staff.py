@@ -43,8 +43,8 @@ def staff_required(view):
     return wrapper
 
 
-def _ticket(request, pk: int) -> Ticket:
-    ticket = selectors.ticket_for_staff(pk, user=request.user)
+def _ticket(request, pk: int, *, live_cursor: bool = False) -> Ticket:
+    ticket = selectors.ticket_for_staff(pk, user=request.user, live_cursor=live_cursor)
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
@@ -139,13 +139,14 @@ def _side_context(request, ticket: Ticket, **extra) -> dict:
 @staff_required
 @require_GET
 def ticket(request, pk: int):
-    since = live.latest_change()  # first: a change during the queries below is announced again
-    ticket = _ticket(request, pk)
+    # The feed's cursor comes with the ticket, before the messages: a change landing meanwhile is
+    # announced again rather than lost.
+    ticket = _ticket(request, pk, live_cursor=True)
     context = {
         **_conversation_context(ticket),
         **_side_context(request, ticket),
         "reply_form": ReplyForm(),
-        "since": since,
+        "since": ticket.live_cursor or 0,
     }
     return render(request, "staff/ticket.html", context)
 
