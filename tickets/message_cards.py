@@ -49,6 +49,11 @@ def refused(card: MessageCard, *, url: str, value: str, errors: list[str]) -> No
             form.update(open=True, value=value, errors=errors)
 
 
+def short_time(moment) -> str:
+    """A local time as the pages show it, "2 Dec 14:05" (what the date filter's "j M H:i" gives)."""
+    return f"{moment.day} {MONTHS_3[moment.month].title()} {moment:%H:%M}"
+
+
 def person(user) -> str:
     return (user.get_full_name() or user.email) if user is not None else ""
 
@@ -107,7 +112,7 @@ def card(m: Message, attachments: list) -> MessageCard:
     created = timezone.localtime(m.created_at)
     return MessageCard(
         created_iso=created.isoformat(),
-        created_label=f"{created.day} {MONTHS_3[created.month].title()} {created:%H:%M}",
+        created_label=short_time(created),
         kind=kind,
         who=_who(m, kind, meta),
         author=person(m.author),

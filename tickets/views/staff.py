@@ -17,7 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from assistants.models import Attachment, Message, Run
 from config import parsing
-from tickets import live, message_cards, selectors, services
+from tickets import inbox_rows, live, message_cards, selectors, services
 from tickets.forms.staff import (
     DraftApproveForm,
     EscalateForm,
@@ -82,6 +82,7 @@ def _inbox_context(request) -> dict:
     cursor = selectors.decode_cursor(after, filters.sort) if after else None
     before_cursor = selectors.decode_cursor(before, filters.sort) if before else None
     page = selectors.inbox_page(filters, user=request.user, cursor=cursor, before=before_cursor)
+    inbox_rows.rows(page.tickets)
     return {
         "form": form,
         "page": page,
