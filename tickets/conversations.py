@@ -59,14 +59,16 @@ def _for_json(qs: QuerySet) -> QuerySet:
     )
 
 
-def with_files(messages: list[Message]) -> list[Message]:
+def with_files(messages: list[Message], files: QuerySet | None = None) -> list[Message]:
     """Each message's attachments as `files` (a list), read in one query, and only when a message of
     the page has any (`has_files`, from the page's own query). Cheaper than prefetch_related, which
-    builds a manager and a queryset for every message."""
+    builds a manager and a queryset for every message. `files`: the attachments' queryset (the
+    columns a caller shows; the API's by default). The staff and portal pages use it too."""
     wanted = [m.pk for m in messages if getattr(m, "has_files", True)]
     by_message: dict[int, list[Attachment]] = {}
     if wanted:
-        rows = Attachment.objects.filter(message_id__in=wanted).only(*ATTACHMENT_FIELDS).order_by("pk")
+        files = Attachment.objects.only(*ATTACHMENT_FIELDS) if files is None else files
+        rows = files.filter(message_id__in=wanted).order_by("pk")
         for attachment in rows:
             by_message.setdefault(attachment.message_id, []).append(attachment)
     for m in messages:

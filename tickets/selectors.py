@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
-from tickets import live, message_cards
+from tickets import conversations, live, message_cards
 from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
@@ -332,14 +332,9 @@ def _shown(messages: list[Message]) -> list[Message]:
     """Each message as the ticket page shows it (`m.card`, tickets/message_cards.py), with its files
     read in one query and only when a message has any (prefetch_related builds a manager and a
     queryset for every message, files or not)."""
-    by_message: dict[int, list[Attachment]] = {}
-    wanted = [m.pk for m in messages if m.has_files]
-    if wanted:
-        files = Attachment.objects.filter(message_id__in=wanted).select_related("redacted_by").order_by("pk")
-        for attachment in files:
-            by_message.setdefault(attachment.message_id, []).append(attachment)
+    conversations.with_files(messages, Attachment.objects.select_related("redacted_by"))
     for m in messages:
-        m.card = message_cards.card(m, by_message.get(m.pk, []))
+        m.card = message_cards.card(m, m.files)
     return messages
 
 
