@@ -59,7 +59,7 @@
       });
   }
 
-  // A message the page already shows (a changed draft, or one the run-status poll appended first)
+  // A message the page already shows (a changed draft, or one an action's answer brought first)
   // replaces its old copy instead of being appended twice; a part holding the field someone is
   // editing is left alone (the next change brings it again).
   function editing(el) {

@@ -7,9 +7,12 @@ each test sets a JavaScript marker and checks it survived.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 from playwright.sync_api import expect
 
+from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory, open_ticket
 from tickets import services
 from tickets.models import Ticket
@@ -61,6 +64,21 @@ def test_a_customer_posts_and_the_agents_open_inbox_and_ticket_page_show_it(open
     assert_not_reloaded(inbox)
     assert_not_reloaded(ticket_page)
     expect(ticket_page.locator(".msg-customer")).to_have_count(2)  # shown once, not twice
+
+
+def test_the_ticket_page_asks_one_endpoint_while_a_run_works(open_as, quiet):
+    ticket = open_ticket(subject="Where is my parcel", body="No news since Monday.")
+    run = Run.objects.create(thread=ticket.thread, provider="offline", trigger=Run.Trigger.STAFF)
+    page = open_as(StaffFactory(first_name="Grace"))
+    asked = []
+    page.on("request", lambda r: asked.append(urlparse(r.url).path) if r.resource_type in ("fetch", "xhr") else None)
+    page.goto(f"/staff/tickets/{ticket.pk}/")
+    expect(page.locator("#run-status")).to_contain_text("Queued")
+
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+    expect(page.locator("#run-status")).to_contain_text("Thinking", timeout=SOON)
+    page.wait_for_timeout(2_500)  # more than one poll interval
+    assert asked and set(asked) == {f"/staff/tickets/{ticket.pk}/live/"}, asked
 
 
 def test_another_agents_note_status_and_assignee_reach_the_open_ticket_page(open_as, quiet):

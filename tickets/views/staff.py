@@ -172,8 +172,9 @@ def messages_older(request, pk: int):
 @staff_required
 @require_GET
 def run_status(request, pk: int):
-    """The live poll: one query while nothing changed; new messages and the side panel's
-    token and cost figures ride along out of band."""
+    """The run's state on its own, in one query, with the messages after `after` and the side
+    panel's token and cost figures out of band. The ticket page does not poll it: its live feed
+    (tickets/views/live.py) sends the run status whenever the run changes."""
     status = selectors.run_status(pk)
     if status is None:
         raise Http404("No such ticket.")
