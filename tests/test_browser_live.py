@@ -193,6 +193,43 @@ def test_a_hidden_tab_polls_less_often(open_as, quiet):
     assert polls["hidden"] <= 1  # every 15 s
 
 
+def test_the_portal_page_polls_less_often_in_a_hidden_tab(open_as, quiet):
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Lost parcel", body="Nothing arrived.")
+    visible, hidden = open_as(customer), open_as(customer)
+    hidden.add_init_script("Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'});")
+    polls = {"visible": 0, "hidden": 0}
+    visible.on("request", lambda r: polls.__setitem__("visible", polls["visible"] + ("/updates/" in r.url)))
+    hidden.on("request", lambda r: polls.__setitem__("hidden", polls["hidden"] + ("/updates/" in r.url)))
+    visible.goto(f"/portal/tickets/{ticket.pk}/")
+    hidden.goto(f"/portal/tickets/{ticket.pk}/")
+    visible.wait_for_timeout(7_000)
+    assert polls["visible"] >= 2  # every 3 s while nobody is answering
+    assert polls["hidden"] <= 1  # every 15 s
+
+
+def test_the_portal_page_recovers_after_its_polls_failed(open_as, quiet):
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Lost parcel", body="Nothing arrived.")
+    page = open_as(customer)
+    failed = []
+
+    def down(route):  # the server restarting: connections refused
+        failed.append(route.request.url)
+        route.abort("connectionrefused")
+
+    page.route("**/updates/**", down)
+    page.goto(f"/portal/tickets/{ticket.pk}/")
+    set_marker(page)
+    page.wait_for_timeout(5_000)
+    assert len(failed) >= 2  # it kept trying (1, 2, 4 ... s apart)
+    page.unroute("**/updates/**")
+    services.staff_reply(ticket=Ticket.objects.get(pk=ticket.pk), staff=StaffFactory(), body="Found it in Leeds.")
+    expect(page.locator(".portal-message-staff").filter(has_text="Found it in Leeds")).to_be_visible(timeout=15_000)
+    expect(page.locator("#portal-status")).to_have_text("Open")
+    assert_not_reloaded(page)
+
+
 def test_a_draft_another_agent_discards_changes_in_place_on_the_open_page(open_as, quiet):
     from assistants import services as assistant
 

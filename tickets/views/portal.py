@@ -28,13 +28,14 @@ from tickets.models import Ticket
 
 TEMPLATE = "portal/ticket.html"
 RATE_LIMITED = "You are sending messages too quickly. Please wait a minute and try again."
-# How often the conversation asks for news: fast while the assistant works, slower while a
-# person is expected to answer (a draft awaits approval, or the ticket was handed to the team).
-POLL_WHILE_RUNNING = "1s"
-POLL_WHILE_WAITING_FOR_A_PERSON = "5s"
+# How often (ms) the conversation asks for news (static/live.js; every 15 s in a hidden tab): fast
+# while the assistant works, slower while a person is expected to answer (a draft awaits approval,
+# or the ticket was handed to the team).
+POLL_WHILE_RUNNING = 1000
+POLL_WHILE_WAITING_FOR_A_PERSON = 5000
 # Otherwise the page still follows the ticket (its status badge, replies by staff): a poll that
 # costs one query while nothing changed (tickets/live.py).
-POLL_IDLE = "3s"
+POLL_IDLE = 3000
 # The conversation page shows the latest messages; ?all=1 shows the whole history.
 PAGE_MESSAGES = 50
 
