@@ -194,11 +194,14 @@ def _keyset(row, keys) -> str:
     return _encode_cursor([getattr(row, name) for name, _ in keys])
 
 
-def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None, before: list | None = None) -> InboxPage:
+def inbox_page(
+    filters: InboxFilters, *, user, cursor: list | None = None, before: list | None = None, live_cursor: bool = False
+) -> InboxPage:
     """One page of the inbox: 25 rows in one query. `cursor` gives the page after a position;
     `before` the page that ends just before one, read by walking the same index the other way.
     A `before` with fewer than 25 rows left in front of it (rows left the filter meanwhile)
-    answers the first page, so that page is never short."""
+    answers the first page, so that page is never short. With live_cursor, each row also carries
+    the change feed's newest id (`live_cursor`), read in the same statement."""
     keys = SORTS[filters.sort]
     qs = inbox_queryset(filters, user=user)
     if before is not None:
@@ -227,12 +230,14 @@ def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None, befor
         "thread__id",
         "thread__ai_state",
     )
+    if live_cursor:
+        qs = qs.annotate(live_cursor=live.latest_change_subquery())
     order = [f"-{name}" if desc else name for name, desc in keys]
     if before is not None:
         reverse = [name[1:] if name.startswith("-") else f"-{name}" for name in order]
         rows = list(qs.order_by(*reverse)[: PAGE_SIZE + 1])
         if len(rows) < PAGE_SIZE:
-            return inbox_page(filters, user=user)
+            return inbox_page(filters, user=user, live_cursor=live_cursor)
         more_before = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         rows.reverse()

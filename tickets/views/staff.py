@@ -71,17 +71,23 @@ def _invalid(request, template: str, context: dict, target: str) -> HttpResponse
 def inbox(request):
     if request.htmx and not request.htmx.boosted:
         return render(request, "staff/inbox.html#ticket-list", _inbox_context(request))
-    since = live.latest_change()  # first: a change during the queries below is announced again
-    return render(request, "staff/inbox.html", {**_inbox_context(request), "since": since})
+    # The feed's cursor comes with the page's rows, before the counts: a change landing meanwhile
+    # is announced again rather than lost. An empty page reads it on its own.
+    context = _inbox_context(request, live_cursor=True)
+    rows = context["page"].tickets
+    since = (rows[0].live_cursor or 0) if rows else live.latest_change()
+    return render(request, "staff/inbox.html", {**context, "since": since})
 
 
-def _inbox_context(request) -> dict:
+def _inbox_context(request, *, live_cursor: bool = False) -> dict:
     form = InboxFilterForm(request.GET or None)
     filters = form.filters()
     after, before = (request.GET.get(name, "") for name in ("after", "before"))
     cursor = selectors.decode_cursor(after, filters.sort) if after else None
     before_cursor = selectors.decode_cursor(before, filters.sort) if before else None
-    page = selectors.inbox_page(filters, user=request.user, cursor=cursor, before=before_cursor)
+    page = selectors.inbox_page(
+        filters, user=request.user, cursor=cursor, before=before_cursor, live_cursor=live_cursor
+    )
     inbox_rows.rows(page.tickets)
     return {
         "form": form,
