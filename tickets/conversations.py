@@ -121,6 +121,23 @@ def thread_row(user, thread_id: int) -> dict | None:
     return tickets_for(user).filter(thread_id=thread_id).values(*THREAD_COLUMNS).first()
 
 
+def with_attachments(messages: list[Message], files: QuerySet | None = None) -> list[Message]:
+    """Each message's attachments as `files` (a list), read in one query, and only when a message of
+    the page has any (`has_files`, from the page's own query). Cheaper than prefetch_related, which
+    builds a manager and a queryset for every message. `files`: the attachments' queryset (the
+    columns a caller shows). The staff and portal pages use it; the API's rows use with_files."""
+    wanted = [m.pk for m in messages if getattr(m, "has_files", True)]
+    by_message: dict[int, list[Attachment]] = {}
+    if wanted:
+        files = Attachment.objects.only(*ATTACHMENT_COLUMNS) if files is None else files
+        rows = files.filter(message_id__in=wanted).order_by("pk")
+        for attachment in rows:
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    for m in messages:
+        m.files = by_message.get(m.pk, [])
+    return messages
+
+
 def thread_page(user, *, limit: int, order: str = "desc", after: int | None = None, before: int | None = None) -> Page:
     """The user's tickets by thread id (rows of THREAD_COLUMNS), newest first by default (thread ids
     grow with creation). One query."""

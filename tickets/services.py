@@ -268,6 +268,10 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
         _touch(ticket)
         return message
     ticket = _locked(ticket)
+    # The person's reply replaces a draft still waiting (the one-pending-draft rule, in this transaction).
+    if assistant.supersede_drafts(ticket.thread, by_person=staff):
+        _superseded_reviews(ticket)
+        assistant.refresh_ai_state(ticket.thread)
     active = Run.objects.filter(thread_id=ticket.thread_id, status__in=Run.ACTIVE).first()
     if active is not None:
         assistant.run_cancel(run=active, by=staff, reason=f"{_name(staff)} replied to the customer.", answered=True)
@@ -541,6 +545,16 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
 # --- what the assistant's replies leave on the ticket --------------------------------------
 
 
+def _superseded_reviews(ticket: Ticket) -> None:
+    """Drafts a newer reply replaced (assistants' supersede_drafts) count as superseded on the dashboard."""
+    superseded = Message.objects.filter(
+        thread_id=ticket.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
+    ).values("pk")
+    AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=superseded).update(
+        review=AssistantReply.Review.SUPERSEDED, published=False
+    )
+
+
 def assistant_reply_recorded(*, message: Message, published: bool) -> None:
     """After the assistant wrote a reply: count its outcome for the dashboard, and fill the ticket's
     language from the customer's messages when nobody set one."""
@@ -551,13 +565,7 @@ def assistant_reply_recorded(*, message: Message, published: bool) -> None:
     ticket = Ticket.objects.filter(thread_id=message.thread_id).select_related("thread").first()
     if ticket is None:
         return
-    # Drafts this reply replaced (the engine discarded them in the reply's transaction).
-    superseded = Message.objects.filter(
-        thread_id=message.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
-    ).values("pk")
-    AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=superseded).update(
-        review=AssistantReply.Review.SUPERSEDED, published=False
-    )
+    _superseded_reviews(ticket)  # drafts this reply replaced (discarded in the reply's transaction)
     AssistantReply.objects.get_or_create(
         message_id=message.pk,
         defaults={
