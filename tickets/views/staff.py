@@ -269,13 +269,16 @@ def draft_discard(request, pk: int):
     return _conversation_response(request, ticket)
 
 
-def _message_response(request, message_id: int, status: int = 200, refused: RedactForm | None = None) -> HttpResponse:
-    """One message, as the ticket page shows it (the answer to a removal, or its form error)."""
+def _message_response(
+    request, message_id: int, status: int = 200, refused: RedactForm | None = None, quoted_by: list | None = None
+) -> HttpResponse:
+    """One message, as the ticket page shows it (the answer to a removal, or its form error), with
+    the later messages that repeat what was removed (`quoted_by`)."""
     message = selectors.message_for_staff(message_id)
     if refused is not None:
         value, errors = refused["reason"].value() or "", list(refused.errors.get("reason", []))
         message_cards.refused(message.card, url=request.path, value=value, errors=errors)
-    response = render(request, "staff/ticket.html#message", {"m": message}, status=status)
+    response = render(request, "staff/ticket.html#message", {"m": message, "quoted_by": quoted_by}, status=status)
     if status != 200:
         response = reswap(retarget(response, f"#msg-{message_id}"), "outerHTML")
     return response
