@@ -5,13 +5,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-LEAD_GROUP = "Support lead"
+from tickets.people import LEAD, ROLE_GROUPS, is_lead  # the one rule for who is a lead
 
-
-def is_lead(user) -> bool:
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return False
-    return user.is_superuser or user.groups.filter(name=LEAD_GROUP).exists()
+LEAD_GROUP = ROLE_GROUPS[LEAD]
 
 
 # The workspace navigation shows the webhooks page to leads. It reads this flag from the session
