@@ -85,6 +85,8 @@ bench-answers: setup
 	$(PY) bench/answer_quality.py --split holdout
 	$(PY) bench/answer_quality.py --eval bench/eval/tallybook --split tune
 	$(PY) bench/answer_quality.py --eval bench/eval/tallybook --split holdout
+	$(PY) bench/answer_quality.py --eval bench/eval/taskloom --split tune
+	$(PY) bench/answer_quality.py --eval bench/eval/taskloom --split holdout
 
 bench-email: migrate
 	$(PY) bench/email_ingest.py

@@ -93,6 +93,14 @@ class Deleted(Schema):
     deleted: bool
 
 
+class MessageDeleted(Deleted):
+    quoted_by: list[str] = Field(
+        ...,
+        description="Later messages of the thread that repeat what was removed (digits, an email address, "
+        "a long quote): delete them too if they should go.",
+    )
+
+
 # --- messages ----------------------------------------------------------------------------------
 
 

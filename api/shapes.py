@@ -1,12 +1,20 @@
-"""Model rows -> the API's JSON objects (plain dicts, so an idempotent answer can be stored)."""
+"""Rows -> the API's JSON objects (plain dicts, so an idempotent answer can be stored).
+
+Threads, messages and files are shaped from the plain rows the selectors read (tickets.conversations:
+`.values()` of exactly the columns shown), never from model instances; runs from their instances."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from django.contrib.auth import get_user_model
+
 from assistants.metadata import MetadataError
-from assistants.models import Attachment, Message, Run
+from assistants.models import Message, Run, redaction_notice
 from config import parsing
 from tickets import services
-from tickets.models import Ticket
+
+User = get_user_model()
 
 PREFIXES = {"thread": "thread_", "message": "msg_", "run": "run_", "file": "file_"}
 
@@ -27,76 +35,117 @@ def unix(moment) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-def thread(ticket: Ticket) -> dict:
+class _TicketRow:
+    """A thread row (conversations.THREAD_COLUMNS) read as the ticket services.ticket_metadata asks
+    about, so the metadata rule stays in one place and no model instance is built per row."""
+
+    __slots__ = ("pk", "reference", "customer_id", "escalated", "feedback_rating", "language_preference",
+                 "user_is_premium", "conversation_topic", "thread")  # fmt: skip
+
+    def __init__(self, row: dict):
+        self.pk = row["id"]
+        self.reference = f"T-{row['id']}"
+        self.customer_id = row["customer_id"]
+        self.escalated = row["escalated"]
+        self.feedback_rating = row["feedback_rating"]
+        self.language_preference = row["language_preference"]
+        self.user_is_premium = row["user_is_premium"]
+        self.conversation_topic = row["conversation_topic"]
+        self.thread = SimpleNamespace(custom_metadata=row["thread__custom_metadata"] or {})
+
+
+def thread(row: dict) -> dict:
+    """A thread's JSON from its row (conversations.thread_row / thread_page)."""
+    ticket = _TicketRow(row)
     try:
         metadata = services.ticket_metadata(ticket)
     except MetadataError:  # custom keys that no longer fit: the typed ones are authoritative
         metadata = services.ticket_metadata(ticket, include_custom=False)
-    t = ticket.thread
+    rating = row["feedback_rating"]
     return {
-        "id": public_id("thread", ticket.thread_id),
+        "id": f"thread_{row['thread_id']}",
         "object": "thread",
-        "created_at": unix(ticket.created_at),
+        "created_at": int(row["created_at"].timestamp()),
         "ticket": ticket.reference,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "ai_mode": ticket.ai_mode,
-        "ai_state": t.ai_state,
-        "state": t.state,
-        "customer_email": ticket.customer.email,
+        "subject": row["subject"],
+        "status": row["status"],
+        "ai_mode": row["ai_mode"],
+        "ai_state": row["thread__ai_state"],
+        "state": row["thread__state"],
+        "customer_email": row["customer__email"],
         "flags": {
-            "escalated": ticket.escalated,
-            "feedback_rating": str(ticket.feedback_rating) if ticket.feedback_rating is not None else None,
-            "language_preference": ticket.language_preference,
-            "user_is_premium": ticket.user_is_premium,
-            "conversation_topic": ticket.conversation_topic,
+            "escalated": row["escalated"],
+            "feedback_rating": str(rating) if rating is not None else None,
+            "language_preference": row["language_preference"],
+            "user_is_premium": row["user_is_premium"],
+            "conversation_topic": row["conversation_topic"],
         },
         "metadata": metadata,
     }
 
 
-def file(attachment: Attachment, thread_id: int) -> dict:
+def file(row: dict) -> dict:
+    """A file's JSON from its row (conversations.ATTACHMENT_COLUMNS)."""
+    file_id = f"file_{row['id']}"
     return {
-        "id": public_id("file", attachment.pk),
+        "id": file_id,
         "object": "thread.message.file",
-        "created_at": unix(attachment.created_at),
-        "message_id": public_id("message", attachment.message_id),
-        "filename": attachment.filename,
-        "bytes": attachment.size,
-        "content_type": attachment.content_type,
-        "download_url": f"/api/v1/files/{public_id('file', attachment.pk)}/content",
-        "redacted": attachment.is_redacted,
+        "created_at": int(row["created_at"].timestamp()),
+        "message_id": f"msg_{row['message_id']}",
+        "filename": row["filename"],
+        "bytes": row["size"],
+        "content_type": row["content_type"],
+        "download_url": f"/api/v1/files/{file_id}/content",
+        "redacted": row["redacted_at"] is not None,
     }
 
 
-def _author_type(m: Message) -> str:
-    if m.role == Message.Role.USER:
+_ROLE_USER, _INTERNAL = Message.Role.USER.value, Message.Visibility.INTERNAL.value
+
+
+def _author_type(row: dict) -> str:
+    if row["role"] == _ROLE_USER:
         return "customer"
-    if m.run_id is not None:
+    if row["run_id"] is not None:
         return "assistant"
-    return "staff" if m.author_id is not None else "system"
+    return "staff" if row["author_id"] is not None else "system"
 
 
-def message(m: Message) -> dict:
-    client = m.client_metadata if hasattr(m, "client_metadata") else (m.metadata or {}).get("client")
-    client = client if isinstance(client, dict) else {}
+def _redaction_notice(row: dict) -> str:
+    by = None
+    if row["redacted_by__username"] is not None:
+        by = User(
+            username=row["redacted_by__username"],
+            first_name=row["redacted_by__first_name"],
+            last_name=row["redacted_by__last_name"],
+        )
+    return redaction_notice(by, row["redacted_at"], "message")
+
+
+def message(row: dict) -> dict:
+    """A message's JSON from its row (conversations.MESSAGE_COLUMNS, with `files`)."""
+    redacted = row["redacted_at"] is not None
+    client = row["client_metadata"]
+    run_id = row["run_id"]
     return {
-        "id": public_id("message", m.pk),
+        "id": f"msg_{row['id']}",
         "object": "thread.message",
-        "created_at": unix(m.created_at),
-        "thread_id": public_id("thread", m.thread_id),
-        "role": m.role,
-        "author_type": _author_type(m),
-        "internal": m.is_internal,
-        "draft_state": m.draft_state,
+        "created_at": int(row["created_at"].timestamp()),
+        "thread_id": f"thread_{row['thread_id']}",
+        "role": row["role"],
+        "author_type": _author_type(row),
+        "internal": row["visibility"] == _INTERNAL,
+        "draft_state": row["draft_state"],
         "status": "completed",
         "content": [
-            {"type": "text", "text": {"value": m.redaction_notice if m.is_redacted else m.body, "annotations": []}}
+            {"type": "text", "text": {"value": _redaction_notice(row) if redacted else row["body"], "annotations": []}}
         ],
-        "redacted": m.is_redacted,
-        "attachments": [file(a, m.thread_id) for a in (m.files if hasattr(m, "files") else m.attachments.all())],
-        "run_id": public_id("run", m.run_id) if m.run_id else None,
-        "metadata": {k: v for k, v in client.items() if isinstance(k, str) and isinstance(v, str)},
+        "redacted": redacted,
+        "attachments": [file(a) for a in row["files"]],
+        "run_id": f"run_{run_id}" if run_id else None,
+        "metadata": {k: v for k, v in client.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(client, dict)
+        else {},
     }
 
 

@@ -20,6 +20,7 @@ from api.schemas import (
     ErrorOut,
     FileList,
     MessageCreate,
+    MessageDeleted,
     MessageList,
     MessageOut,
     MetadataChange,
@@ -164,7 +165,7 @@ def threads_create(request, payload: ThreadCreate):
         customer = user
         _customer_may_post(user)
     ticket = services.ticket_open(customer=customer, subject=payload.subject, body=payload.content)
-    return 201, shapes.thread(Ticket.objects.select_related("thread", "customer").get(pk=ticket.pk))
+    return 201, shapes.thread(conversations.thread_row(user, ticket.thread_id))
 
 
 def _customer_named(email: str | None):
@@ -187,14 +188,18 @@ def _customer_named(email: str | None):
 
 @api.get("/threads/{thread_id}", response=responses(200, ThreadOut), tags=["threads"], summary="Retrieve a thread")
 def threads_retrieve(request, thread_id: str):
-    return answer(200, shapes.thread(_ticket(request, thread_id)))
+    pk = shapes.parse_id("thread", thread_id)
+    row = conversations.thread_row(request.auth.user, pk) if pk is not None else None
+    if row is None:
+        raise not_found("thread")
+    return answer(200, shapes.thread(row))
 
 
 def _modify_thread(request, thread_id: str, payload: MetadataChange):
     user = writer(request)
     ticket = _ticket(request, thread_id)
-    updated = services.thread_metadata_update(ticket=ticket, by=user, metadata=payload.metadata)
-    return 200, shapes.thread(updated)
+    services.thread_metadata_update(ticket=ticket, by=user, metadata=payload.metadata)
+    return 200, shapes.thread(conversations.thread_row(user, ticket.thread_id))
 
 
 api.post(
@@ -274,12 +279,13 @@ def _message_input(request) -> tuple[MessageCreate, list]:
     summary="List messages, newest first",
 )
 def messages_list(request, thread_id: str, paging: Query[Paging]):
-    ticket = _ticket(request, thread_id)
+    user = request.auth.user
+    pk = shapes.parse_id("thread", thread_id)
+    if pk is None or not conversations.thread_visible(user, pk):
+        raise not_found("thread")
     after, before = _cursors("message", paging)
     try:
-        page = conversations.message_page(
-            ticket, request.auth.user, limit=paging.limit, order=paging.order, after=after, before=before
-        )
+        page = conversations.message_page(pk, user, limit=paging.limit, order=paging.order, after=after, before=before)
     except conversations.BadCursor as exc:
         name = "before" if before is not None else "after"
         raise ApiError(400, "invalid_cursor", f"{name} is not a message of this thread.", field=name) from exc
@@ -307,7 +313,7 @@ def messages_create(request, thread_id: str):
             raise ApiError(403, "forbidden", "Only staff write internal notes.", field="internal")
         _customer_may_post(user)
         message = services.customer_reply(ticket=ticket, customer=user, body=payload.content, files=files)
-    return 201, shapes.message(conversations.message_get(ticket, user, message.pk))
+    return 201, shapes.message(conversations.message_row(ticket, user, message.pk))
 
 
 @api.get(
@@ -318,7 +324,11 @@ def messages_create(request, thread_id: str):
 )
 def messages_retrieve(request, thread_id: str, message_id: str):
     ticket = _ticket(request, thread_id)
-    return answer(200, shapes.message(_message(request, ticket, message_id)))
+    pk = shapes.parse_id("message", message_id)
+    row = conversations.message_row(ticket, request.auth.user, pk) if pk is not None else None
+    if row is None:
+        raise not_found("message")
+    return answer(200, shapes.message(row))
 
 
 def _modify_message(request, thread_id: str, message_id: str, payload: MetadataChange):
@@ -326,7 +336,7 @@ def _modify_message(request, thread_id: str, message_id: str, payload: MetadataC
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
     services.message_metadata_update(message=message, by=user, metadata=payload.metadata)
-    return 200, shapes.message(conversations.message_get(ticket, user, message.pk))
+    return 200, shapes.message(conversations.message_row(ticket, user, message.pk))
 
 
 api.post(
@@ -351,7 +361,7 @@ class RedactQuery(Schema):
 
 @api.delete(
     "/threads/{thread_id}/messages/{message_id}",
-    response=responses(200, Deleted),
+    response=responses(200, MessageDeleted),
     tags=["messages"],
     summary="Delete (redact) a message",
 )
@@ -362,9 +372,15 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
     reason = parsing.one_line(query.reason.replace("\x00", ""))[:300] or "Deleted through the API."
-    redaction.message_redact(message=message, by=user, reason=reason)
+    removed = redaction.message_redact(message=message, by=user, reason=reason)
     return answer(
-        200, {"id": shapes.public_id("message", message.pk), "object": "thread.message.deleted", "deleted": True}
+        200,
+        {
+            "id": shapes.public_id("message", message.pk),
+            "object": "thread.message.deleted",
+            "deleted": True,
+            "quoted_by": [shapes.public_id("message", pk) for pk in removed.quoted_by],
+        },
     )
 
 
@@ -377,9 +393,7 @@ def messages_delete(request, thread_id: str, message_id: str, query: Query[Redac
 def message_files(request, thread_id: str, message_id: str):
     ticket = _ticket(request, thread_id)
     message = _message(request, ticket, message_id)
-    return answer(
-        200, shapes.page(conversations.attachments_of(message), False, lambda a: shapes.file(a, ticket.thread_id))
-    )
+    return answer(200, shapes.page(conversations.attachments_of(message), False, shapes.file))
 
 
 @api.get(

@@ -1,10 +1,13 @@
-"""The staff workspace's API tokens page: list my tokens, create one (its secret shown once), revoke."""
+"""The API tokens pages: a staff member's in the workspace, a customer's in the portal. Both list my
+tokens, create one (its secret shown once) and revoke one, through api.tokens; only the page around
+them and who may open it differ."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,9 +26,7 @@ class TokenForm(forms.Form):
     expires = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
 
 
-@staff_required
-@require_http_methods(["GET", "POST"])
-def token_list(request):
+def _token_page(request, template: str, **context):
     form = TokenForm(request.POST or None)
     secret = None
     status = 200
@@ -46,13 +47,58 @@ def token_list(request):
                 status = 422
         else:
             status = 422
-    context = {"form": form, "secret": secret, "tokens": tokens.tokens_of(request.user), "now": timezone.now()}
-    return render(request, "staff/api_tokens.html", context, status=status)
+    context.update(form=form, secret=secret, tokens=tokens.tokens_of(request.user), now=timezone.now())
+    return render(request, template, context, status=status)
+
+
+def _revoke(request, pk: int) -> None:
+    token = get_object_or_404(tokens.tokens_of(request.user), pk=pk)
+    tokens.token_revoke(token=token, by=request.user)
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def token_list(request):
+    return _token_page(
+        request, "staff/api_tokens.html", create_url="staff:api_tokens", revoke_url="staff:api_token_revoke"
+    )
 
 
 @staff_required
 @require_POST
 def token_revoke(request, pk: int):
-    token = get_object_or_404(tokens.tokens_of(request.user), pk=pk)
-    tokens.token_revoke(token=token, by=request.user)
+    _revoke(request, pk)
     return redirect("staff:api_tokens")
+
+
+# --- customers (the portal) --------------------------------------------------------------------
+
+
+def customer_required(view):
+    """Signed-in customers; staff have their own page in the workspace."""
+
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_staff:
+            return redirect("staff:api_tokens")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def portal_token_list(request):
+    return _token_page(
+        request, "portal/api_tokens.html", create_url="portal:api_tokens", revoke_url="portal:api_token_revoke"
+    )
+
+
+@customer_required
+@require_POST
+def portal_token_revoke(request, pk: int):
+    _revoke(request, pk)
+    return redirect("portal:api_tokens")

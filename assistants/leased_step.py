@@ -592,19 +592,20 @@ def _held_reason(thread: Thread, policy, run: Run) -> str:
     return ""
 
 
-def supersede_drafts(thread: Thread, *, by_run: Run) -> int:
-    """A ticket has at most one pending draft: the reply `by_run` is about to write replaces any
-    draft still waiting (discarded, never published; staff see it with the reason). Called under
-    the thread's lock, in the transaction that writes the new reply."""
+def supersede_drafts(thread: Thread, *, by_run: Run | None = None, by_person=None) -> int:
+    """A ticket has at most one pending draft: a newer reply replaces any draft still waiting
+    (discarded, never published; staff see it with the reason), the one `by_run` is about to write
+    or a person's public reply (`by_person`, who wrote it). Called under the thread's lock, in the
+    transaction that writes the new reply."""
+    if by_person is not None:
+        name = by_person.get_full_name() or by_person.email
+        cause = {"discarded_reason": f"superseded by a reply from {name}", "superseded_by_user": by_person.pk}
+    else:
+        cause = {"discarded_reason": SUPERSEDED_REASON, "superseded_by_run": by_run.pk}
     count = 0
     for old in Message.objects.drafts().filter(thread_id=thread.pk).select_for_update():
         old.draft_state = Message.DraftState.DISCARDED
-        old.metadata = {
-            **old.metadata,
-            "discarded_reason": SUPERSEDED_REASON,
-            "discard_code": "superseded",
-            "superseded_by_run": by_run.pk,
-        }
+        old.metadata = {**old.metadata, "discard_code": "superseded", **cause}
         old.save(update_fields=["draft_state", "metadata"])
         count += 1
     return count

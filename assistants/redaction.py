@@ -101,19 +101,84 @@ def remote_text_matches(text: str, prints: set[str]) -> bool:
     return any(fingerprint(c) in prints for c in candidates)
 
 
+# --- quotes: later messages that repeat what was removed -----------------------------------
+
+# A run of 6 or more digits (spaces, dots or dashes between them allowed: "4111-1111-1111-1111"),
+# an email address, or this long a stretch of the text (case and spacing aside).
+DIGIT_RUN = re.compile(r"\d(?:[\s.\-]?\d){5,}")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+QUOTE_WINDOW, QUOTE_STEP = 32, 8  # every common stretch of 39+ characters holds a whole window
+
+
+def _digit_runs(text: str) -> set[str]:
+    return {re.sub(r"\D", "", m.group()) for m in DIGIT_RUN.finditer(text)}
+
+
+def sensitive_pieces(text: str) -> tuple[set[str], set[str], list[str]]:
+    """What a later message must not repeat of a removed text: its digit runs, its email addresses
+    and overlapping windows of it (for a long quote)."""
+    flat = normalize(text).lower()
+    windows = []
+    if len(flat) >= QUOTE_WINDOW:
+        starts = [*range(0, len(flat) - QUOTE_WINDOW + 1, QUOTE_STEP), len(flat) - QUOTE_WINDOW]
+        windows = list(dict.fromkeys(flat[i : i + QUOTE_WINDOW] for i in starts))
+    return _digit_runs(text), {e.lower() for e in EMAIL.findall(text)}, windows
+
+
+def quotes(text: str, pieces: tuple[set[str], set[str], list[str]]) -> bool:
+    """Whether `text` repeats a piece of a removed text (one rule, for the warning and the API)."""
+    digits, emails, windows = pieces
+    if digits and any(d in theirs or theirs in d for theirs in _digit_runs(text) for d in digits):
+        return True
+    flat = normalize(text).lower()
+    return any(e in flat for e in emails) or any(w in flat for w in windows)
+
+
+def messages_quoting(message: Message, removed_text: str) -> list[int]:
+    """Ids of the later messages of the thread (not removed yet) that repeat a piece of the text
+    removed from `message`: an assistant reply that quoted a card number keeps it otherwise."""
+    pieces = sensitive_pieces(removed_text)
+    if not any(pieces):
+        return []
+    later = (
+        Message.objects.filter(thread_id=message.thread_id, seq__gt=message.seq, redacted_at__isnull=True)
+        .exclude(body="")
+        .order_by("seq")
+        .values_list("id", "body")
+    )
+    return [pk for pk, body in later.iterator() if quotes(body, pieces)]
+
+
+def quoting_redact(*, message: Message, ids, by) -> list[Message]:
+    """Staff's "remove these too": the later messages of a removed message's thread (among `ids`,
+    as `message_redact` reported them) are removed with the same reason, each in the audit log."""
+    message = Message.objects.get(pk=message.pk)
+    if not message.is_redacted:
+        raise ValidationError("Remove the message itself first.")
+    targets = Message.objects.filter(
+        thread_id=message.thread_id, seq__gt=message.seq, pk__in=list(ids), redacted_at__isnull=True
+    ).order_by("seq")
+    return [message_redact(message=m, by=by, reason=message.redaction_reason) for m in targets]
+
+
 # --- the services ---------------------------------------------------------------------------
 
 
 def message_redact(*, message: Message, by, reason: str) -> Message:
     """Remove a message's text and files. Raises ValidationError (field `reason`) for a missing or
-    too long reason. Idempotent: a removed message is returned as it is."""
+    too long reason. Idempotent: a removed message is returned as it is. The returned message's
+    `quoted_by` lists the later messages that repeat what was removed (`messages_quoting`), found
+    now because the text is gone afterwards; staff decide whether they go too (`quoting_redact`)."""
     reason = _clean_reason(reason)
     with transaction.atomic():
         lock_thread(message.thread_id, "id")
         locked = Message.objects.select_for_update().filter(pk=message.pk).first()
         if locked is None or locked.is_redacted:
-            return Message.objects.get(pk=message.pk) if locked is None else locked
+            found = Message.objects.get(pk=message.pk) if locked is None else locked
+            found.quoted_by = []
+            return found
         body = locked.body
+        quoted_by = messages_quoting(locked, body)
         now = timezone.now()
         attachments = list(locked.attachments.filter(redacted_at__isnull=True))
         file_ids = [a.remote_file_id for a in attachments if a.remote_file_id]
@@ -146,6 +211,7 @@ def message_redact(*, message: Message, by, reason: str) -> Message:
         if remote:
             _enqueue_on_commit(record.pk)
     locked.refresh_from_db()
+    locked.quoted_by = quoted_by
     return locked
 
 
@@ -254,17 +320,21 @@ def redaction_remote_delete(*, redaction_id: int) -> str:
         return "nothing to do"
     Redaction.objects.filter(pk=record.pk).update(remote_attempts=record.remote_attempts + 1)
     thread = record.thread
-    if record.remote_fingerprints and Run.objects.filter(thread=thread, status__in=Run.ACTIVE).exists():
+    file_ids = frozenset(record.remote_file_id.split())
+    # The conversation items holding the text or a removed file: found by fingerprints of the text
+    # and by the file ids they carry (an attachment removed alone leaves the text; its item goes).
+    items = bool(record.remote_fingerprints or file_ids)
+    if items and Run.objects.filter(thread=thread, status__in=Run.ACTIVE).exists():
         raise RemoteWait(f"thread {thread.pk} has an active run")
     provider = get_provider()
     try:
         deleted = 0
-        if record.remote_fingerprints:
+        if items:
             deleted = provider.delete_message(
-                thread, record.message, fingerprints=set(record.remote_fingerprints.split())
+                thread, record.message, fingerprints=set(record.remote_fingerprints.split()), file_ids=file_ids
             )
         delete_file = getattr(provider, "delete_file", None)
-        for file_id in record.remote_file_id.split():
+        for file_id in file_ids:
             if delete_file is not None:
                 delete_file(file_id)
     except TransientProviderError as exc:

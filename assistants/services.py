@@ -12,7 +12,7 @@ benchmarks call. The rules live in the small modules behind it, private to this 
 """
 
 from assistants.costs import estimate_cost
-from assistants.leased_step import BASE_INSTRUCTIONS, Outcome, claim_step, run_advance
+from assistants.leased_step import BASE_INSTRUCTIONS, Outcome, claim_step, run_advance, supersede_drafts
 from assistants.metadata_sync import thread_metadata_sync, threads_metadata_sweep
 from assistants.run_requests import hand_off, run_cancel, run_cancel_remote, run_request
 from assistants.scheduling import backoff, enqueue_step, poll_delay
@@ -42,6 +42,7 @@ __all__ = [
     "run_cancel_remote",
     "run_request",
     "runs_sweep",
+    "supersede_drafts",
     "thread_create",
     "thread_metadata_sync",
     "threads_metadata_sweep",

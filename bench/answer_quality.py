@@ -264,52 +264,73 @@ def followups(items: list[dict], times: list[float], verbose: bool) -> None:
     print(f"follow-ups: {len(items)} two-turn conversations, right {_pct(right, len(items))}")
 
 
+def _fit(x, y):
+    """Logistic regression by gradient descent on standardised features, a little L2 against
+    overfitting; returns (bias, weights) on the features' own scale."""
+    import numpy as np
+
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    xs = np.hstack([np.ones((len(x), 1)), (x - mean) / std])
+    w = np.zeros(xs.shape[1])
+    for _ in range(20000):
+        p = 1 / (1 + np.exp(-xs @ w))
+        w -= 0.3 * (xs.T @ (p - y) / len(y) + 0.05 * np.r_[0, w[1:]])
+    raw = w[1:] / std
+    return w[0] - float((raw * mean).sum()), raw
+
+
 def calibrate(items: list[dict], save: str = "", also: list[str] = ()) -> None:
     """Fit the confidence (logistic regression on the search features, label: the best group is
     right) on these questions, and print the weights and the threshold table to copy into
     assistants/knowledge/confidence.py. Only ever run on the tuning split. `save` writes this set's
-    features to a file; `also` adds the features another set saved (its own knowledge base), so one
-    fit covers both sets' tuning parts."""
+    features to a file; `also` adds the features other sets saved (their own knowledge bases), so one
+    fit covers every set's tuning part. With more than one set it also prints, for each set, what a
+    fit on the *other* sets alone does to it: how a knowledge base nobody fitted on would fare."""
     import numpy as np
 
     from assistants import knowledge, language
     from assistants.knowledge import confidence
 
-    names = ["top", "margin", "lexical", "dense", "lexical_agrees", "dense_agrees"]
     rows, labels, mode = [], [], "lexical"
     for q in items:
         if len(q["expect"]) > 1:
             continue
         result = knowledge.search(q["text"], language=language.detect(q["text"]))
         mode = result.mode
-        rows.append([result.features[n] for n in names])
+        rows.append(result.features)
         labels.append(float(bool(result.hits) and result.hits[0].group in q["expect"]))
     if save:
         Path(save).write_text(json.dumps({"mode": mode, "rows": rows, "labels": labels}))
+    names = confidence.FEATURES[mode]
+    sets = [("this set", rows, labels)]
     for path in also:
         other = json.loads(Path(path).read_text())
         if other["mode"] == mode:
-            rows, labels = rows + other["rows"], labels + other["labels"]
-    x, y = np.array(rows), np.array(labels)
-    used = [i for i, n in enumerate(names) if x[:, i].std() > 0]
-    mean, std = x[:, used].mean(axis=0), x[:, used].std(axis=0)
-    xs = np.hstack([np.ones((len(x), 1)), (x[:, used] - mean) / std])
-    w = np.zeros(xs.shape[1])
-    for _ in range(20000):  # gradient descent on standardised features, a little L2 against overfitting
-        p = 1 / (1 + np.exp(-xs @ w))
-        w -= 0.3 * (xs.T @ (p - y) / len(y) + 0.05 * np.r_[0, w[1:]])
-    raw = w[1:] / std  # back to the features' own scale
-    bias = w[0] - float((raw * mean).sum())
-    weights = {"bias": round(float(bias), 3), **{names[i]: round(float(v), 3) for i, v in zip(used, raw)}}
+            sets.append((Path(path).stem, other["rows"], other["labels"]))
+    x_of = {n: np.array([[r.get(f, 0.0) for f in names] for r in rs]) for n, rs, _ in sets}
+    y_of = {n: np.array(ls) for n, _, ls in sets}
+    x, y = np.vstack(list(x_of.values())), np.concatenate(list(y_of.values()))
+    bias, raw = _fit(x, y)
+    weights = {"bias": round(float(bias), 3), **{n: round(float(v), 3) for n, v in zip(names, raw)}}
     print(f"calibration ({mode}, {len(y)} questions, {int(y.sum())} with the right article first):")
     print(f"  {weights}")
-    p = 1 / (1 + np.exp(-xs @ w))
+    p = 1 / (1 + np.exp(-(bias + x @ raw)))
+    thresholds = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
     print("  threshold  answered  right-when-answered  confidently-wrong(all)")
-    for t in (0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+    for t in thresholds:
         answered = p >= t
         wrong = int((answered & (y == 0)).sum())
         print(f"  {t:9.2f}  {int(answered.sum()):8}  {(y[answered].mean() if answered.any() else 0):19.2f}"
               f"  {wrong / len(y):22.3f}")  # fmt: skip
+    if len(sets) > 1:
+        print("  each set scored by a fit on the others only (right answered / right first; wrong / all):")
+        for held in x_of:
+            b, r = _fit(np.vstack([x_of[n] for n in x_of if n != held]),
+                        np.concatenate([y_of[n] for n in y_of if n != held]))  # fmt: skip
+            ph, yh = 1 / (1 + np.exp(-(b + x_of[held] @ r))), y_of[held]
+            cells = [f"{t:.2f}: {int(((ph >= t) & (yh == 1)).sum())}/{int(yh.sum())}; "
+                     f"{int(((ph >= t) & (yh == 0)).sum())}/{len(yh)}" for t in thresholds[:6]]  # fmt: skip
+            print(f"    {held:<16} " + "  ".join(cells))
     print(f"  (now in confidence.py: {confidence.CALIBRATION[mode]}, threshold {confidence.threshold(mode)})")
 
 

@@ -7,7 +7,7 @@ Uses its own database (created if missing, migrated; tickets topped up with benc
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_bench_api (default)
     BENCH_BROKER_URL=redis://127.0.0.1:6379/13 (the runs the creates ask for are queued there, no worker)
 
-    .venv/bin/python bench/api.py [--tickets 100000] [--runs 15] [--seconds 10] [--posters 8]
+    .venv/bin/python bench/api.py [--tickets 100000] [--runs 31] [--seconds 20] [--posters 8] [--no-creates]
 """
 
 from __future__ import annotations
@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--posters", type=int, default=8)
+    parser.add_argument("--no-creates", action="store_true", help="only the in-process reads (no gunicorn)")
     args = parser.parse_args()
     ensure_database(DATABASE_URL)
 
@@ -191,6 +192,8 @@ def main() -> None:
     for label, (ms, cpu, q) in results.items():
         verdict = "ok" if ms <= 10 and q <= 4 else "MISSED"
         print(f"{label:62} p50 {ms:6.2f} ms (CPU {cpu:5.2f} ms)  {q} queries   (aim <= 10 ms, <= 4 q: {verdict})")
+    if args.no_creates:
+        return
 
     pairs = []
     tickets = Ticket.objects.select_related("customer").order_by("-pk")[1 : args.posters + 1]

@@ -1,7 +1,8 @@
-// Live pages (staff inbox and ticket page): poll the URL in #live-feed[data-live-url] and let htmx
-// swap in what the server answers (204: nothing changed; else a new #live-feed and, out of band,
-// the parts that changed). Every 2 s while the tab is visible, every 15 s while it is hidden;
-// when a poll fails (the server restarting) wait 1, 2, 4 ... up to 10 s and try again.
+// Live pages (staff inbox and ticket page, the portal's ticket page): poll the URL in the page's
+// [data-live-url] element and let htmx swap in what the server answers (204: nothing changed; else
+// a new copy of that element and, out of band, the parts that changed). Every 2 s (or the element's
+// data-live-every, in ms) while the tab is visible, every 15 s while it is hidden; when a poll fails
+// (the server restarting) wait 1, 2, 4 ... up to 10 s and try again.
 (function () {
   "use strict";
   var VISIBLE_MS = 2000;
@@ -12,7 +13,7 @@
   var inFlight = false;
 
   function feed() {
-    return document.getElementById("live-feed");
+    return document.querySelector("[data-live-url]");
   }
 
   function pollUrl(el) {
@@ -33,7 +34,9 @@
 
   function nextDelay() {
     if (failures) return Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, failures - 1));
-    return document.visibilityState === "hidden" ? HIDDEN_MS : VISIBLE_MS;
+    if (document.visibilityState === "hidden") return HIDDEN_MS;
+    var el = feed();
+    return (el && Number(el.dataset.liveEvery)) || VISIBLE_MS;
   }
 
   function poll() {
@@ -48,7 +51,8 @@
       })
       .then(function (html) {
         failures = 0;
-        if (html) htmx.swap("#live-feed", html, { swapStyle: "outerHTML" });
+        var el = feed();
+        if (html && el) htmx.swap(el, html, { swapStyle: "outerHTML" });
       })
       .catch(function () {
         failures += 1;
@@ -59,7 +63,7 @@
       });
   }
 
-  // A message the page already shows (a changed draft, or one the run-status poll appended first)
+  // A message the page already shows (a changed draft, or one an action's answer brought first)
   // replaces its old copy instead of being appended twice; a part holding the field someone is
   // editing is left alone (the next change brings it again).
   function editing(el) {
@@ -80,7 +84,7 @@
           incoming.remove();
         }
       });
-    } else if (target.id !== "live-feed" && editing(target)) {
+    } else if (!target.hasAttribute("data-live-url") && editing(target)) {
       event.detail.shouldSwap = false;
     }
   });
@@ -125,5 +129,5 @@
     }
   });
 
-  schedule(VISIBLE_MS);
+  schedule(nextDelay());
 })();

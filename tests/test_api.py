@@ -305,7 +305,12 @@ def test_message_delete_redacts_through_the_redaction_service(staff_api, agent):
     assert mine.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").status_code == 403
     response = staff_api.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}", reason="card number")
     assert response.status_code == 200, response.content
-    assert response.json() == {"id": f"msg_{message.pk}", "object": "thread.message.deleted", "deleted": True}
+    assert response.json() == {
+        "id": f"msg_{message.pk}",
+        "object": "thread.message.deleted",
+        "deleted": True,
+        "quoted_by": [],
+    }
     for api in (staff_api, mine):
         shown = api.get(f"/threads/{tid(ticket)}/messages/msg_{message.pk}").json()
         assert "4111" not in shown["content"][0]["text"]["value"] and shown["redacted"] is True
@@ -315,6 +320,18 @@ def test_message_delete_redacts_through_the_redaction_service(staff_api, agent):
         assert api.get(f"/files/file_{attachment.pk}/content").status_code == 404
     entry = Redaction.objects.get()
     assert entry.reason == "card number" and entry.by_id == agent.pk
+
+
+def test_message_delete_names_the_later_messages_that_repeat_it(staff_api, agent):
+    from tickets import services
+
+    ticket = open_ticket(body="Reach me at ann.lee@example.com please")
+    message = ticket.thread.messages.get()
+    reply = services.staff_reply(ticket=ticket, staff=agent, body="We wrote to ann.lee@example.com.")
+    services.staff_reply(ticket=ticket, staff=agent, body="Anything else?")
+    response = staff_api.delete(f"/threads/{tid(ticket)}/messages/msg_{message.pk}", reason="address")
+    assert response.json()["quoted_by"] == [f"msg_{reply.pk}"]
+    assert "ann.lee" in staff_api.get(f"/threads/{tid(ticket)}/messages/msg_{reply.pk}").content.decode()
 
 
 # --- paging ------------------------------------------------------------------------------------
@@ -382,6 +399,34 @@ def test_listing_100_messages_costs_four_queries(staff_api, django_assert_max_nu
         assert len(staff_api.get(f"/threads/{tid(ticket)}/messages", limit=100, after=cursor).json()["data"]) == 100
     with django_assert_max_num_queries(2):
         assert staff_api.get("/threads", limit=100).status_code == 200
+
+
+def test_a_prepared_read_runs_each_call_with_its_own_values():
+    from config import prepared
+
+    first, second = open_ticket(), open_ticket()
+
+    def build(thread_id):
+        return Message.objects.filter(thread_id=thread_id).values("id", "body", "metadata")
+
+    for ticket in (first, second, first):
+        rows = prepared.rows("test-messages-of", build, thread_id=ticket.thread_id)
+        assert rows == list(build(ticket.thread_id))
+        assert [r["id"] for r in rows] == list(ticket.thread.messages.values_list("id", flat=True))
+    with pytest.raises(ValueError):  # a LIKE pattern is not the value itself: refused, never run stale
+        prepared.rows("test-like", lambda body: Message.objects.filter(body__icontains=body).values("id"), body="x")
+
+
+def test_page_reads_compiled_for_one_customer_show_another_only_their_own():
+    alice, bob = CustomerFactory(), CustomerFactory()
+    alices, bobs = open_ticket(alice), open_ticket(bob)
+    for customer, ticket in ((alice, alices), (bob, bobs), (alice, alices)):
+        api = ApiClient(bearer(customer))
+        assert [t["id"] for t in api.get("/threads", limit=5).json()["data"]] == [tid(ticket)]
+        newest = api.get("/threads", limit=1, before=tid(ticket)).json()["data"]
+        assert newest == []
+        assert len(api.get(f"/threads/{tid(ticket)}/messages").json()["data"]) == 1
+    assert ApiClient(bearer(bob)).get(f"/threads/{tid(alices)}/messages").status_code == 404
 
 
 # --- idempotency -------------------------------------------------------------------------------
@@ -466,6 +511,46 @@ def test_staff_create_a_token_in_the_workspace_see_it_once_and_revoke_it(client,
     assert ApiClient(secret).get("/threads").status_code == 401
     bad = client.post("/staff/api-tokens/", {"scope": "admin"})
     assert bad.status_code == 422 and ApiToken.objects.count() == 1
+
+
+def test_a_customer_makes_a_token_in_the_portal_sees_it_once_and_revokes_it(client):
+    from django.urls import reverse
+
+    customer = CustomerFactory()
+    mine, other = open_ticket(customer), open_ticket()
+    client.force_login(customer)
+    url = reverse("portal:api_tokens")
+    assert url in client.get(reverse("portal:tickets")).content.decode()  # in the portal's navigation
+    page = client.post(url, {"name": "My script", "scope": "read", "expires": "7"})
+    assert page.status_code == 200
+    secret = page.context["secret"]
+    assert secret.encode() in page.content and secret.encode() not in client.get(url).content
+    token = ApiToken.objects.get(user=customer)
+    assert (token.scope, token.name) == ("read", "My script") and token.expires_at is not None
+    api = ApiClient(secret)
+    assert [t["id"] for t in api.get("/threads").json()["data"]] == [tid(mine)]  # the portal's rule
+    assert api.get(f"/threads/{tid(other)}").status_code == 404
+    assert api.post(f"/threads/{tid(mine)}/messages", {"content": "hi"}).status_code == 403  # read scope
+    writer = client.post(url, {"scope": "write"}).context["secret"]
+    assert ApiClient(writer).post(f"/threads/{tid(mine)}/messages", {"content": "hi"}).status_code == 201
+    assert client.post(reverse("portal:api_token_revoke", args=[token.pk])).status_code == 302
+    assert api.get("/threads").status_code == 401
+    assert client.post(url, {"scope": "admin"}).status_code == 422 and ApiToken.objects.count() == 2
+
+
+def test_customers_revoke_only_their_own_tokens_and_staff_use_the_workspace_page(client, staff):
+    from django.urls import reverse
+
+    theirs = ApiClient(bearer(CustomerFactory()))
+    token = ApiToken.objects.get()
+    customer = CustomerFactory()
+    client.force_login(customer)
+    assert client.post(reverse("portal:api_token_revoke", args=[token.pk])).status_code == 404
+    assert theirs.get("/threads").status_code == 200
+    client.force_login(staff)
+    assert client.get(reverse("portal:api_tokens")).url == reverse("staff:api_tokens")
+    client.logout()
+    assert client.get(reverse("portal:api_tokens")).status_code == 302  # to the login page
 
 
 def test_nobody_revokes_someone_elses_token(client, staff):

@@ -7,9 +7,12 @@ each test sets a JavaScript marker and checks it survived.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 from playwright.sync_api import expect
 
+from assistants.models import Run
 from tests.factories import CustomerFactory, StaffFactory, open_ticket
 from tickets import services
 from tickets.models import Ticket
@@ -61,6 +64,21 @@ def test_a_customer_posts_and_the_agents_open_inbox_and_ticket_page_show_it(open
     assert_not_reloaded(inbox)
     assert_not_reloaded(ticket_page)
     expect(ticket_page.locator(".msg-customer")).to_have_count(2)  # shown once, not twice
+
+
+def test_the_ticket_page_asks_one_endpoint_while_a_run_works(open_as, quiet):
+    ticket = open_ticket(subject="Where is my parcel", body="No news since Monday.")
+    run = Run.objects.create(thread=ticket.thread, provider="offline", trigger=Run.Trigger.STAFF)
+    page = open_as(StaffFactory(first_name="Grace"))
+    asked = []
+    page.on("request", lambda r: asked.append(urlparse(r.url).path) if r.resource_type in ("fetch", "xhr") else None)
+    page.goto(f"/staff/tickets/{ticket.pk}/")
+    expect(page.locator("#run-status")).to_contain_text("Queued")
+
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+    expect(page.locator("#run-status")).to_contain_text("Thinking", timeout=SOON)
+    page.wait_for_timeout(2_500)  # more than one poll interval
+    assert asked and set(asked) == {f"/staff/tickets/{ticket.pk}/live/"}, asked
 
 
 def test_another_agents_note_status_and_assignee_reach_the_open_ticket_page(open_as, quiet):
@@ -173,6 +191,43 @@ def test_a_hidden_tab_polls_less_often(open_as, quiet):
     visible.wait_for_timeout(7_000)
     assert polls["visible"] >= 2  # every 2 s
     assert polls["hidden"] <= 1  # every 15 s
+
+
+def test_the_portal_page_polls_less_often_in_a_hidden_tab(open_as, quiet):
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Lost parcel", body="Nothing arrived.")
+    visible, hidden = open_as(customer), open_as(customer)
+    hidden.add_init_script("Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'});")
+    polls = {"visible": 0, "hidden": 0}
+    visible.on("request", lambda r: polls.__setitem__("visible", polls["visible"] + ("/updates/" in r.url)))
+    hidden.on("request", lambda r: polls.__setitem__("hidden", polls["hidden"] + ("/updates/" in r.url)))
+    visible.goto(f"/portal/tickets/{ticket.pk}/")
+    hidden.goto(f"/portal/tickets/{ticket.pk}/")
+    visible.wait_for_timeout(7_000)
+    assert polls["visible"] >= 2  # every 3 s while nobody is answering
+    assert polls["hidden"] <= 1  # every 15 s
+
+
+def test_the_portal_page_recovers_after_its_polls_failed(open_as, quiet):
+    customer = CustomerFactory()
+    ticket = open_ticket(customer=customer, subject="Lost parcel", body="Nothing arrived.")
+    page = open_as(customer)
+    failed = []
+
+    def down(route):  # the server restarting: connections refused
+        failed.append(route.request.url)
+        route.abort("connectionrefused")
+
+    page.route("**/updates/**", down)
+    page.goto(f"/portal/tickets/{ticket.pk}/")
+    set_marker(page)
+    page.wait_for_timeout(5_000)
+    assert len(failed) >= 2  # it kept trying (1, 2, 4 ... s apart)
+    page.unroute("**/updates/**")
+    services.staff_reply(ticket=Ticket.objects.get(pk=ticket.pk), staff=StaffFactory(), body="Found it in Leeds.")
+    expect(page.locator(".portal-message-staff").filter(has_text="Found it in Leeds")).to_be_visible(timeout=15_000)
+    expect(page.locator("#portal-status")).to_have_text("Open")
+    assert_not_reloaded(page)
 
 
 def test_a_draft_another_agent_discards_changes_in_place_on_the_open_page(open_as, quiet):

@@ -10,7 +10,8 @@ from assistants.costs import estimate_cost
 from assistants.models import Attachment
 from assistants.providers import openai as openai_provider
 from tests.factories import open_ticket
-from tests.openai_support import created_responses, replies, run_of
+from tests.openai_support import created_responses, replies, run_of, step
+from tickets import services as desk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +51,59 @@ def test_with_the_setting_on_the_output_file_is_attached_to_the_reply_and_costed
     assert run.cost == token_cost + Decimal("0.03")
     ticket.thread.refresh_from_db()
     assert ticket.thread.cost == run.cost
+
+
+def _containers(emu, ticket) -> list[str]:
+    ticket.thread.refresh_from_db()
+    items = emu.state()["conversations"][ticket.thread.remote_id]["items"]
+    return [i["container_id"] for i in items if i.get("type") == "code_interpreter_call"]
+
+
+def _token_cost(run) -> Decimal:
+    return estimate_cost(run.model, run.input_tokens, run.cached_tokens, run.output_tokens)
+
+
+def test_a_container_reused_by_a_later_run_is_charged_once(over_http, drain, settings):
+    settings.ASSISTANT_CODE_INTERPRETER = True
+    settings.ASSISTANT_CONTAINER_PRICE = Decimal("0.03")
+    ticket = open_ticket(body="Please compute the squares of 1 to 5 as a CSV")
+    drain()
+    first = run_of(ticket)
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="Again please, compute it as a CSV")
+    drain()
+    second = run_of(ticket)
+    assert second.pk != first.pk
+    [a, b] = _containers(over_http, ticket)
+    assert a == b  # the emulator reused the container, as OpenAI does with an active one
+    assert first.cost == _token_cost(first) + Decimal("0.03")
+    assert second.cost == _token_cost(second)  # the same container: not charged again
+    ticket.thread.refresh_from_db()
+    assert ticket.thread.cost == first.cost + second.cost
+    assert Attachment.objects.filter(message__in=replies(ticket)).count() == 2
+
+
+def test_a_lost_requests_adopted_answer_brings_its_output_file_and_container_cost(over_http, drain, settings):
+    settings.ASSISTANT_CONTAINER_PRICE = Decimal("0.03")
+    over_http.configure(auto_complete=True)  # the orphan completes by itself, as it would at OpenAI
+    ticket = open_ticket(body="Hello")
+    drain()
+    settings.ASSISTANT_CODE_INTERPRETER = True  # the lost request is the first to run code
+    desk.customer_reply(ticket=ticket, customer=ticket.customer, body="Please compute the squares as a CSV")
+    over_http.fail_next(path_prefix="/v1/responses", method="POST", kind="lost", lost_as="timeout")
+    run = step(ticket)
+    assert run.ambiguous
+    over_http.tick(force=True)
+    drain()
+
+    run = run_of(ticket)
+    assert run.status == "completed" and run.provider_state.get("adopted_orphan")
+    reply = replies(ticket).order_by("-seq").first()
+    [attachment] = Attachment.objects.filter(message=reply)
+    assert attachment.filename == "result.csv"
+    with attachment.file.open("rb") as handle:
+        assert handle.read().startswith(b"n,square\n1,1\n")
+    assert run.cost == _token_cost(run) + Decimal("0.03")  # the adopted response's container, once
+    assert len(_containers(over_http, ticket)) == 1
 
 
 def test_off_by_default_no_code_interpreter_tool_is_sent(over_http, drain):

@@ -78,6 +78,46 @@ def test_a_published_reply_also_replaces_a_pending_draft(drain):
     assert not Message.objects.drafts().filter(thread=ticket.thread).exists()
 
 
+def test_a_staff_public_reply_supersedes_the_pending_draft(drain, client):
+    ticket = open_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(ai_mode=Ticket.AIMode.DRAFT)
+    drain()
+    draft = Message.objects.drafts().get(thread=ticket.thread)
+    sam = StaffFactory(first_name="Sam", last_name="Lee")
+    note = services.staff_reply(ticket=Ticket.objects.get(pk=ticket.pk), staff=sam, body="Checking.", internal=True)
+    draft.refresh_from_db()
+    assert note.is_internal and draft.draft_state == Message.DraftState.DRAFT  # a note replaces nothing
+
+    services.staff_reply(ticket=Ticket.objects.get(pk=ticket.pk), staff=sam, body="I refunded you today.")
+    draft.refresh_from_db()
+    assert draft.draft_state == Message.DraftState.DISCARDED
+    assert draft.metadata["discard_code"] == "superseded" and draft.metadata["superseded_by_user"] == sam.pk
+    assert not Message.objects.public().filter(pk=draft.pk).exists()
+    assert AssistantReply.objects.get(message_id=draft.pk).review == AssistantReply.Review.SUPERSEDED
+    ticket.thread.refresh_from_db()
+    assert ticket.thread.ai_state != "draft_waiting"
+    client.force_login(sam)
+    page = client.get(reverse("staff:ticket", args=[ticket.pk])).content.decode()
+    assert "Discarded draft (superseded by a reply from Sam Lee)" in page
+
+
+def test_a_staff_reply_that_fails_leaves_the_draft_pending(drain, monkeypatch):
+    ticket = open_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(ai_mode=Ticket.AIMode.DRAFT)
+    drain()
+    draft = Message.objects.drafts().get(thread=ticket.thread)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the reply's transaction fails after the draft was superseded")
+
+    monkeypatch.setattr(services, "_first_responses", broken)
+    with pytest.raises(RuntimeError):
+        services.staff_reply(ticket=Ticket.objects.get(pk=ticket.pk), staff=StaffFactory(), body="Refunded.")
+    draft.refresh_from_db()
+    assert draft.draft_state == Message.DraftState.DRAFT  # one transaction: nothing of the reply stayed
+    assert not ticket.thread.messages.filter(body="Refunded.").exists()
+
+
 def test_a_superseded_draft_shows_with_its_reason_on_the_staff_page(drain, client):
     staff = StaffFactory()
     ticket = open_ticket()

@@ -153,3 +153,32 @@ def test_the_search_tool_both_providers_call_returns_passages_confidence_and_lin
     assert top["slug"] == "refunds" and top["url"].endswith("/help/refunds/")
     assert set(output) >= {"confidence", "confident", "threshold", "mode", "already_shown"}
     assert any(t["name"] == "close_ticket" for t in tools.specs())
+
+
+def _hit(group: str, score: float, dense: float = 0.85) -> knowledge.Hit:
+    return knowledge.Hit(
+        article_id=1, slug=group, title=group, group=group, language="en", passage="1:0", heading="", text="",
+        score=score, lexical=0.5, dense=dense,
+    )  # fmt: skip
+
+
+def test_each_rankers_lead_is_how_far_it_puts_the_best_article_ahead_of_every_other_one():
+    from assistants.knowledge import confidence
+
+    hits = [_hit("refunds", 0.5), _hit("returns", 0.3)]
+    by_group = {"lexical": {"refunds": 0.9, "returns": 0.4, "labels": 0.7}, "dense": {"refunds": 0.84, "returns": 0.86}}
+    features = confidence.features(hits, by_group=by_group)
+    assert features["lexical_lead"] == pytest.approx(0.2)  # ahead of the runner-up of this ranker, not of hits[1]
+    assert features["dense_lead"] == pytest.approx(-0.02)  # the embedding prefers another article
+
+
+def test_a_wide_fused_margin_that_the_embedding_contradicts_is_not_answered():
+    from assistants.knowledge import confidence
+
+    hits = [_hit("refunds", 0.45), _hit("returns", 0.38)]
+    agreed = confidence.features(hits, by_group={"lexical": {"refunds": 0.8, "returns": 0.5},
+                                                 "dense": {"refunds": 0.86, "returns": 0.84}})  # fmt: skip
+    contradicted = confidence.features(hits, by_group={"lexical": {"refunds": 0.8, "returns": 0.5},
+                                                       "dense": {"refunds": 0.84, "returns": 0.86}})  # fmt: skip
+    sure, unsure = confidence.calibrated(agreed, "hybrid"), confidence.calibrated(contradicted, "hybrid")
+    assert sure >= confidence.threshold("hybrid") > unsure

@@ -114,6 +114,29 @@ def test_the_ticket_poll_sends_another_agents_note_and_the_changed_side_panel(cl
     assert _cursor(html) > since
 
 
+def test_the_ticket_page_polls_once_while_a_run_works_and_the_feed_carries_the_run(client, staff):
+    ticket = open_ticket()
+    run = Run.objects.create(thread=ticket.thread, provider="offline", trigger=Run.Trigger.STAFF)
+    page = client.get(reverse("staff:ticket", args=[ticket.pk])).content.decode()
+    assert "Queued" in page and reverse("staff:run_stop", args=[run.pk]) in page
+    # one polling element (the live feed, static/live.js); nothing else polls, the run status neither
+    assert page.count("data-live-url=") == 1
+    assert "hx-trigger" not in page and reverse("staff:run_status", args=[ticket.pk]) not in page
+
+    since = _cursor(page)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+    html = _ticket_poll(client, ticket, since, after=1).content.decode()
+    status = html[html.index('<div id="run-status"') :]
+    assert 'hx-swap-oob="true"' in status[:200] and "Thinking" in status
+    assert "hx-trigger" not in html and reverse("staff:run_status", args=[ticket.pk]) not in html
+
+    since = _cursor(html)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, error_message="Quota exceeded")
+    html = _ticket_poll(client, ticket, since, after=1).content.decode()
+    assert "Assistant run <strong>failed</strong>: Quota exceeded" in html
+    assert reverse("staff:run_retry", args=[run.pk]) in html
+
+
 def test_someone_else_writing_shows_on_the_ticket_page_and_goes_when_they_send(client, staff):
     ticket = open_ticket()
     since = live.latest_change()

@@ -244,6 +244,34 @@ def test_an_escalation_request_or_a_conditional_threat_to_cancel_escalates(text)
 
 @pytest.mark.parametrize(
     "text",
+    [
+        "could somebody from your accounts people get back to me today?",
+        "let me speak with whoever is in charge of your support",
+        "I'd like to discuss this with a person",
+        "Ich möchte das bitte mit einem Mitarbeiter von Ihnen besprechen",
+        "Je voudrais discuter avec quelqu'un de votre équipe",
+        "Necesito comunicarme con alguien de soporte",
+    ],
+)
+def test_a_person_on_our_side_asked_to_talk_or_come_back_escalates_whatever_the_verb(text):
+    assert intents.escalation(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how can my clients contact me through the portal?",
+        "how do I let someone from the marketing team see a project?",
+        "can you email me the invoice PDF?",
+        "how do I discuss a task with my team in the comments?",
+    ],
+)
+def test_contact_words_about_the_customers_own_people_do_not_escalate(text):
+    assert intents.escalation(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
     ["how do I cancel my subscription?", "¿Cómo cancelo mi suscripción?", "the late fee escalates every week"],
 )
 def test_asking_how_to_cancel_is_a_question_not_a_threat(text):

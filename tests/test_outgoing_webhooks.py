@@ -2,6 +2,7 @@
 retried with backoff, deduplicated by event id, endpoints disabled after failures with leads told."""
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,10 +12,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from assistants.models import Message
 from config import standard_webhooks
 from tests.factories import StaffFactory, open_ticket
 from tickets import services as desk
-from webhooks import delivery, endpoints, events
+from tickets.models import FlagChange
+from webhooks import delivery, endpoints, events, network
 from webhooks.models import Delivery, Endpoint, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,6 +178,77 @@ def test_endpoint_urls_must_be_http_and_public_in_production(settings):
     assert not Endpoint.objects.exists()
 
 
+class FakeDNS:
+    """socket.getaddrinfo for one made-up name: each lookup answers the next address of `answers`
+    (the last one again once they run out); every other name resolves as usual."""
+
+    NAME = "hooks.example.com"
+
+    def __init__(self, monkeypatch, *answers):
+        self.answers, self.lookups = list(answers), 0
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host != self.NAME:
+                return real(host, port, *args, **kwargs)
+            address = self.answers[min(self.lookups, len(self.answers) - 1)]
+            self.lookups += 1
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_that_resolves_to_loopback_at_delivery_is_refused(receiver, queued, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # production
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "93.184.216.34", "127.0.0.1")  # public when saved, loopback when sent
+    endpoint, _ = endpoints.endpoint_create(url=f"http://{dns.NAME}:{port}/hook", events=["ticket.created"])
+    assert dns.lookups == 1
+    open_ticket()
+    assert _run(queued)[0] == "retry"
+    record = Delivery.objects.get()
+    assert "private, loopback or reserved" in record.last_error and record.last_status_code is None
+    assert receiver.requests == []  # nothing reached the loopback receiver
+
+
+def test_the_connection_goes_to_the_checked_address_not_to_a_second_lookup(receiver, queued, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # production
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "93.184.216.34")
+    _endpoint(f"http://{dns.NAME}:{port}/hook", ["ticket.created"])
+    # Rebinding: the lookup that is checked answers a public address, any later one loopback.
+    dns.answers, dns.lookups = ["93.184.216.34", "127.0.0.1"], 0
+    connects = []
+
+    def connect(sock, address):
+        connects.append(address[:2])
+        raise ConnectionRefusedError("not in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    open_ticket()
+    assert "delivered" not in _run(queued)  # retried until it gives up
+    assert connects and set(connects) == {("93.184.216.34", port)} and receiver.requests == []
+
+
+def test_a_send_to_a_test_receiver_names_the_host_it_resolved_once(receiver, queued, monkeypatch):
+    port = receiver.server.server_address[1]
+    dns = FakeDNS(monkeypatch, "127.0.0.1")  # WEBHOOK_ALLOW_PRIVATE (the receiver fixture): loopback is allowed
+    _endpoint(f"http://{dns.NAME}:{port}/hook?x=1", ["ticket.created"])
+    dns.lookups = 0
+    open_ticket()
+    assert _run(queued) == ["delivered"]
+    assert dns.lookups == 1
+    [request] = receiver.requests
+    assert request["headers"]["host"] == f"{dns.NAME}:{port}"
+
+
+def test_private_addresses_are_refused_whatever_their_spelling(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    for url in ("http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://169.254.169.254/latest", "http://224.0.0.1/"):
+        with pytest.raises(ValidationError):
+            network.check_url(url)
+
+
 def test_leads_register_an_endpoint_in_the_workspace_and_see_the_secret_once(client, receiver, queued):
     lead = StaffFactory()
     lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
@@ -190,6 +264,25 @@ def test_leads_register_an_endpoint_in_the_workspace_and_see_the_secret_once(cli
     _run(queued)
     log = client.get(reverse("webhooks:endpoints")).content.decode()
     assert "ticket.created" in log and "Delivered" in log
+
+
+def test_the_workspace_nav_links_the_webhooks_page_for_leads_only(client, django_assert_num_queries):
+    link = f'href="{reverse("webhooks:endpoints")}"'
+    agent, lead = StaffFactory(), StaffFactory()
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    client.force_login(lead)
+    with django_assert_num_queries(2):  # as without the link: the flag is read from the session
+        page = client.get(reverse("staff:api_tokens"))
+    assert link in page.content.decode()
+    client.force_login(agent)
+    assert link not in client.get(reverse("staff:api_tokens")).content.decode()
+    # A role changed after sign-in: the page itself checks, and the nav follows from then on.
+    lead.groups.clear()
+    client.force_login(lead)
+    lead.groups.add(Group.objects.get(name="Support lead"))
+    assert link not in client.get(reverse("staff:api_tokens")).content.decode()
+    assert client.get(reverse("webhooks:endpoints")).status_code == 200
+    assert link in client.get(reverse("staff:api_tokens")).content.decode()
 
 
 def test_agents_may_not_manage_webhooks(client):
@@ -209,6 +302,79 @@ def test_status_changes_escalations_and_runs_are_emitted(receiver, queued, drain
     _run(queued)
     types = [json.loads(r["body"])["type"] for r in receiver.requests]
     assert {"ticket.status_changed", "ticket.escalated", "run.completed", "message.created"} <= set(types)
+
+
+def _messages_received(receiver) -> list[tuple[str, str]]:
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    return [(b["data"]["message"]["content"], b["data"]["message"]["visibility"]) for b in bodies]
+
+
+def test_internal_notes_reach_only_the_endpoints_that_opt_in(receiver, queued):
+    default, _ = _endpoint(receiver.url, ["message.created"])
+    other = Receiver()
+    try:
+        opted, _ = endpoints.endpoint_create(url=other.url, events=["message.created"], include_internal_notes=True)
+        assert not default.include_internal_notes and opted.include_internal_notes
+        ticket = open_ticket(body="Where is my parcel?")
+        staff = StaffFactory()
+        desk.staff_reply(ticket=ticket, staff=staff, body="Carrier says Tuesday; customer is VIP", internal=True)
+        desk.staff_reply(ticket=ticket, staff=staff, body="It arrives on Tuesday.")
+        _run(queued)
+        assert _messages_received(receiver) == [("Where is my parcel?", "public"), ("It arrives on Tuesday.", "public")]
+        assert _messages_received(other) == [
+            ("Where is my parcel?", "public"),
+            ("Carrier says Tuesday; customer is VIP", "internal"),
+            ("It arrives on Tuesday.", "public"),
+        ]
+    finally:
+        other.stop()
+
+
+def test_the_leads_page_sets_and_shows_the_internal_notes_choice(client, receiver):
+    lead = StaffFactory()
+    lead.groups.add(Group.objects.get_or_create(name="Support lead")[0])
+    client.force_login(lead)
+    page = client.get(reverse("webhooks:endpoints")).content.decode()
+    assert 'name="include_internal_notes"' in page and "Include internal notes" in page
+    client.post(reverse("webhooks:create"), {"url": receiver.url, "events": ["message.created"]})
+    client.post(
+        reverse("webhooks:create"),
+        {"url": receiver.url + "/crm", "events": ["message.created"], "include_internal_notes": "on"},
+    )
+    assert dict(Endpoint.objects.values_list("url", "include_internal_notes")) == {
+        receiver.url: False,
+        receiver.url + "/crm": True,
+    }
+    page = client.get(reverse("webhooks:endpoints")).content.decode()
+    assert "internal notes: not sent" in page and "internal notes: included" in page
+
+
+def _status_changes(receiver) -> list[tuple[str, str, str]]:
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    return [
+        (b["data"]["ticket"]["reference"], b["data"]["previous_status"], b["data"]["ticket"]["status"])
+        for b in bodies
+        if b["type"] == "ticket.status_changed"
+    ]
+
+
+def test_the_implicit_new_to_open_is_emitted_whoever_answers(receiver, queued, drain):
+    _endpoint(receiver.url, ["ticket.status_changed"])
+    by_assistant = open_ticket(body="Where is my parcel?")  # AI mode auto: the assistant's reply is published
+    drain()
+    assert Message.objects.filter(thread=by_assistant.thread, role="assistant", run__isnull=False).exists()
+    by_person = open_ticket(body="Where is my other parcel?")
+    desk.staff_reply(ticket=by_person, staff=StaffFactory(), body="On its way.")
+    escalated = open_ticket(body="Another question")
+    desk.ticket_escalate(ticket=escalated, reason="The customer asked for a person.")
+    _run(queued)
+    assert sorted(_status_changes(receiver)) == sorted(
+        (t.reference, "new", "open") for t in (by_assistant, by_person, escalated)
+    )
+    for ticket in (by_assistant, by_person, escalated):
+        ticket.refresh_from_db()
+        assert ticket.status == "open"
+        assert FlagChange.objects.filter(ticket=ticket, field="status", old_value="new", new_value="open").count() == 1
 
 
 @pytest.mark.worker

@@ -73,10 +73,10 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
     ticket = open_ticket(customer, body="How do I reset my router?")
     page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
     assert "The assistant is answering" in page
-    assert 'hx-trigger="every 1s"' in page
+    assert 'data-live-every="1000"' in page
 
     running = _updates(portal, ticket, after=1).content.decode()
-    assert 'hx-trigger="every 1s"' in running
+    assert 'data-live-every="1000"' in running
     assert "beforeend:#messages" not in running  # nothing new yet (only the status badge rides along)
 
     drain()
@@ -86,10 +86,22 @@ def test_the_assistants_reply_appears_in_the_poll_and_polling_stops_when_it_is_d
     assert 'hx-swap-oob="beforeend:#messages"' in done
     assert f'id="message-{reply.seq}"' in done
     # Done: the page keeps following the ticket, slowly, through the change feed's cursor.
-    assert 'hx-trigger="every 3s"' in done
+    assert 'data-live-every="3000"' in done
     assert "change=" in done
     assert "The assistant is answering" not in done
     assert f'value="{reply.seq}"' in done  # the cursor moved on
+
+
+def test_the_page_is_polled_by_live_js_which_slows_down_hidden_and_backs_off(portal, customer):
+    # static/live.js polls [data-live-url] every data-live-every ms, every 15 s in a hidden tab,
+    # and after a failed poll 1, 2, 4 ... 10 s later (the staff pages' poller; browser tests in
+    # test_browser_live.py). htmx's own "every" polling did neither.
+    ticket = open_ticket(customer)
+    Ticket.objects.filter(pk=ticket.pk).update(ai_mode=Ticket.AIMode.OFF)
+    page = portal.get(reverse("portal:ticket", args=[ticket.pk])).content.decode()
+    assert '<script src="/static/live.js" defer></script>' in page
+    assert f'data-live-url="{reverse("portal:updates", args=[ticket.pk])}?after=' in page
+    assert page.count("data-live-url=") == 1 and "hx-trigger" not in page
 
 
 def test_a_draft_approved_after_newer_messages_still_reaches_the_live_page(portal, customer, drain):
@@ -117,7 +129,7 @@ def test_the_page_keeps_polling_slowly_while_a_draft_waits_for_a_person(portal, 
     drain()
     assert Thread.objects.get(pk=ticket.thread_id).ai_state == Thread.AIState.DRAFT_WAITING
     poll = _updates(portal, ticket, after=1).content.decode()
-    assert 'hx-trigger="every 5s"' in poll
+    assert 'data-live-every="5000"' in poll
     assert "The assistant is answering" not in poll
 
 
@@ -161,7 +173,7 @@ def test_a_reply_with_htmx_returns_a_fresh_form_the_new_message_and_a_polling_li
     assert 'id="reply-form"' in body
     assert "Thanks, and one more thing" in body  # the new message, out of band
     assert 'id="live" class="portal-live" aria-live="polite" hx-swap-oob="true"' in body
-    assert 'hx-trigger="every 1s"' in body
+    assert 'data-live-every="1000"' in body
     assert Run.objects.filter(thread=ticket.thread, status__in=Run.ACTIVE).exists()
 
 
@@ -315,10 +327,17 @@ def test_the_portal_ticket_page_query_count(portal, customer, drain, django_asse
         services.customer_reply(ticket=ticket, customer=customer, body=f"message {n}")
     drain()
     # user (the session comes from the cache), ticket with its thread (and the live feed's
-    # cursor), public messages, attachments
-    with django_assert_num_queries(4):
+    # cursor), public messages (each with whether it has files)
+    with django_assert_num_queries(3):
         response = portal.get(reverse("portal:ticket", args=[ticket.pk]))
     assert response.status_code == 200
+    # the attachments only when a message has some, in one query
+    message = ticket.thread.messages.filter(role=Message.Role.USER).last()
+    message.attachments.create(file="x.txt", filename="invoice.txt", content_type="text/plain", size=1)
+    message.attachments.create(file="y.txt", filename="label.txt", content_type="text/plain", size=1)
+    with django_assert_num_queries(4):
+        response = portal.get(reverse("portal:ticket", args=[ticket.pk]))
+    assert "invoice.txt" in response.content.decode() and "label.txt" in response.content.decode()
 
 
 def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num_queries):
@@ -329,8 +348,8 @@ def test_the_updates_poll_query_count(portal, customer, drain, django_assert_num
     with django_assert_num_queries(3):
         response = _updates(portal, ticket, after=2, since="1")
     assert response.status_code == 200
-    # when there is something new, one more for the new messages' attachments
-    with django_assert_num_queries(4):
+    # something new: the new messages say whether they have files (none here: no query for them)
+    with django_assert_num_queries(3):
         response = _updates(portal, ticket, after=0, since="1")
     assert "hx-swap-oob" in response.content.decode()
 

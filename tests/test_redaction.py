@@ -2,9 +2,10 @@
 the assistant reads next; recorded in the audit log."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assistants import redaction
-from assistants.models import Message, Redaction
+from assistants.models import Attachment, Message, Redaction
 from tests.factories import StaffFactory, open_ticket
 from tests.openai_support import created_responses, user_texts
 from tickets import services as desk
@@ -45,6 +46,38 @@ def test_redacting_a_sent_message_deletes_its_item_in_the_remote_conversation(em
     assert record.remote_fingerprints == ""
     assert texts() == []
     assert len(emu.state()["conversations"][conversation]["items"]) == 1  # the reply stays
+
+
+def _items_with_file(emu, conversation: str, file_id: str) -> list[dict]:
+    items = emu.state()["conversations"][conversation]["items"]
+    return [
+        i for i in items if any(isinstance(p, dict) and p.get("file_id") == file_id for p in i.get("content") or [])
+    ]
+
+
+def test_redacting_one_attachment_deletes_its_remote_item_and_uploaded_file(emu, drain, remote_deletes):
+    card = SimpleUploadedFile("card.pdf", b"%PDF-1.4 card 4111 1111 1111 1111", content_type="application/pdf")
+    receipt = SimpleUploadedFile("receipt.pdf", b"%PDF-1.4 receipt 42", content_type="application/pdf")
+    ticket = open_ticket(body="Both attached", files=[card, receipt])
+    drain()
+    conversation = ticket.thread.__class__.objects.get(pk=ticket.thread_id).remote_id
+    attachment = Attachment.objects.get(filename="card.pdf")
+    file_id = attachment.remote_file_id
+    assert file_id and _items_with_file(emu, conversation, file_id)
+
+    redaction.attachment_redact(attachment=attachment, by=StaffFactory(), reason="Shows a card")
+
+    record = Redaction.objects.get()
+    assert record.remote_state == Redaction.RemoteState.PENDING and remote_deletes == [record.pk]
+    assert redaction.redaction_remote_delete(redaction_id=record.pk) == "done"
+    record.refresh_from_db()
+    assert record.remote_state == Redaction.RemoteState.DONE and record.remote_items_deleted == 1
+    state = emu.state()
+    assert state["files"][file_id]["deleted"]
+    assert _items_with_file(emu, conversation, file_id) == []
+    other = Attachment.objects.get(filename="receipt.pdf")
+    assert not state["files"][other.remote_file_id]["deleted"] and not other.is_redacted
+    assert _customer_message(ticket).body == "Both attached"  # the text stays here (and is shown)
 
 
 def test_redacting_twice_records_once(emu, drain, remote_deletes):

@@ -123,3 +123,52 @@ def test_the_audit_log_is_read_only_in_the_admin(client):
     delete = client.post(reverse("admin:assistants_redaction_delete", args=[record.pk]), {"post": "yes"})
     assert delete.status_code == 403
     assert Message.objects.get(pk=record.message_id).is_redacted
+
+
+# --- later messages that repeat what was removed -------------------------------------------------
+
+
+def test_what_counts_as_repeating_removed_text():
+    from assistants.redaction import quotes, sensitive_pieces
+
+    pieces = sensitive_pieces("Card 4111-1111-1111-1111, mail me at Ann.Lee@example.com. " + "x" * 5)
+    assert quotes("The card 4111 1111 1111 1111 is blocked", pieces)
+    assert quotes("ending in 111111", pieces)  # six digits of it
+    assert quotes("We wrote to ann.lee@EXAMPLE.com", pieces)
+    assert not quotes("Your order 4242 ships today", pieces)
+    long = sensitive_pieces("My neighbour at 12 Rue des Lilas keeps the parcel for me every Tuesday")
+    assert quotes("You said: my neighbour at 12 rue des lilas keeps the parcel for me.", long)
+    assert not quotes("We will ask your neighbour about the parcel.", long)
+
+
+def test_staff_are_warned_of_later_messages_that_quote_it_and_remove_them_in_one_click(client, staff):
+    ticket = open_ticket(body=SECRET)
+    first = ticket.thread.messages.get(seq=1)
+    quoting = desk.staff_reply(ticket=ticket, staff=staff, body="Card 4111-1111-1111-1111 is blocked now.")
+    other = desk.staff_reply(ticket=ticket, staff=staff, body="Anything else?")
+    note = desk.staff_reply(ticket=ticket, staff=staff, body=f"They wrote '{SECRET}'", internal=True)
+
+    html = _htmx(client, reverse("staff:message_redact", args=[first.pk]), {"reason": "Card number"}).content.decode()
+
+    assert "2 later messages repeat what was removed" in html and "Remove these too" in html
+    assert f'name="ids" value="{quoting.pk}"' in html and f'name="ids" value="{note.pk}"' in html
+    assert f'value="{other.pk}"' not in html
+    page = _htmx(client, reverse("staff:message_redact_quoting", args=[first.pk]), {"ids": [quoting.pk, note.pk]})
+    assert page.status_code == 200
+    assert "4111" not in page.content.decode() and "Anything else?" in page.content.decode()
+    records = Redaction.objects.order_by("pk")
+    assert [(r.message_id, r.reason, r.by) for r in records] == [
+        (first.pk, "Card number", staff),
+        (quoting.pk, "Card number", staff),
+        (note.pk, "Card number", staff),
+    ]
+    assert not Message.objects.get(pk=other.pk).is_redacted
+
+
+def test_remove_these_too_reaches_only_later_messages_of_the_same_ticket(client, staff):
+    ticket, elsewhere = open_ticket(body="Call 0123456789"), open_ticket(body="Call 0123456789")
+    first = ticket.thread.messages.get(seq=1)
+    before = elsewhere.thread.messages.get(seq=1)
+    desk.message_remove(ticket=ticket, message_id=first.pk, staff=staff, reason="Phone")
+    _htmx(client, reverse("staff:message_redact_quoting", args=[first.pk]), {"ids": [before.pk, "junk"]})
+    assert Redaction.objects.count() == 1 and not Message.objects.get(pk=before.pk).is_redacted

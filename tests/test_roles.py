@@ -91,3 +91,101 @@ def test_seed_demo_gives_the_demo_staff_their_groups_and_no_superuser(capsys, wi
     assert not lead.is_superuser and lead.is_staff
     assert lead.has_perm("assistants.manage_thread_lifecycle")
     assert not agent.has_perm("assistants.manage_thread_lifecycle")
+
+
+# --- staff accounts in the admin, for a lead who is not a superuser (migration 0012) ------------
+
+
+def _lead(client):
+    lead = member("Support lead", client)
+    assert not lead.is_superuser
+    return lead
+
+
+def _change_form(user, **fields):
+    """What the admin's change form posts for `user` (the lead's fields), with `fields` on top."""
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    return {**data, **fields}
+
+
+def test_a_lead_sees_users_and_groups_in_the_admin(client):
+    _lead(client)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 200
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 200
+    group = Group.objects.get(name="Support agent")
+    page = client.get(reverse("admin:auth_group_change", args=[group.pk]))
+    assert page.status_code == 200 and 'name="permissions"' not in page.content.decode()  # view only
+
+
+def test_a_lead_adds_an_agent_in_the_admin(client):
+    _lead(client)
+    response = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "new.agent@example.com",
+            "usable_password": "true",
+            "password1": "Blue-Parcel-92",
+            "password2": "Blue-Parcel-92",
+        },
+    )
+    assert response.status_code == 302
+    agent = User.objects.get(username="new.agent@example.com")
+    page = client.get(reverse("admin:auth_user_change", args=[agent.pk])).content.decode()
+    assert 'name="is_staff"' in page and 'name="is_superuser"' not in page and 'name="user_permissions"' not in page
+    group = Group.objects.get(name="Support agent")
+    response = client.post(
+        reverse("admin:auth_user_change", args=[agent.pk]),
+        _change_form(agent, email="new.agent@example.com", is_staff="on", groups=[group.pk]),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agent.refresh_from_db()
+    assert agent.is_staff and list(agent.groups.all()) == [group] and agent.check_password("Blue-Parcel-92")
+
+
+def test_a_lead_cannot_make_anyone_a_superuser_or_give_permissions_or_other_groups(client):
+    from django.contrib.auth.models import Permission
+
+    _lead(client)
+    agent = StaffFactory()
+    everything = Group.objects.create(name="Everything")
+    everything.permissions.set(Permission.objects.all())
+    response = client.post(
+        reverse("admin:auth_user_change", args=[agent.pk]),
+        _change_form(
+            agent,
+            is_staff="on",
+            is_superuser="on",
+            user_permissions=[Permission.objects.get(codename="delete_user").pk],
+        ),
+    )
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert not agent.is_superuser and not agent.user_permissions.exists()
+    response = client.post(
+        reverse("admin:auth_user_change", args=[agent.pk]), _change_form(agent, is_staff="on", groups=[everything.pk])
+    )
+    assert response.status_code == 200  # the form again, with the error: not one of the choices
+    assert not agent.groups.exists()
+
+
+def test_a_lead_cannot_see_or_change_a_superuser(client):
+    _lead(client)
+    boss = User.objects.create_superuser(username="boss@example.com", email="boss@example.com", password="x" * 12)
+    assert "boss@example.com" not in client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert client.get(reverse("admin:auth_user_change", args=[boss.pk])).status_code in (302, 403, 404)
+    client.post(reverse("admin:auth_user_change", args=[boss.pk]), _change_form(boss, is_staff="on"))
+    client.post(
+        reverse("admin:auth_user_password_change", args=[boss.pk]),
+        {"password1": "taken-over-1", "password2": "taken-over-1"},
+    )
+    boss.refresh_from_db()
+    assert boss.is_superuser and boss.is_active and boss.check_password("x" * 12)
+    assert client.get(reverse("admin:auth_user_password_change", args=[boss.pk])).status_code == 404

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from assistants.models import Message, Thread
 from tests.factories import CustomerFactory, StaffFactory, open_ticket
-from tickets import selectors
+from tickets import live, selectors
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -289,12 +289,16 @@ def test_inbox_first_page_query_count(client, staff, django_assert_num_queries):
     for i in range(30):
         _ticket(subject=f"ticket {i}", assignee=staff if i % 2 else None)
     cache.clear()  # cold: nothing cached, not even the session
-    # session, user, the live feed's cursor (its newest id), the 25-row page, the ticket counts (a
-    # few hundred rows at most, kept by triggers), the AI-state counts (the ai_state index), the staff list
-    with django_assert_num_queries(7):
+    # session, user, the 25-row page (with the live feed's cursor, its newest id), the ticket counts
+    # (a few hundred rows at most, kept by triggers), the AI-state counts (the ai_state index), the staff list
+    with django_assert_num_queries(6):
         response = client.get(reverse("staff:inbox"))
     assert len(response.context["page"].tickets) == 25
-    with django_assert_num_queries(6):  # the session is now cached; the counts are never cached
+    assert response.context["since"] == live.latest_change() > 0
+    with django_assert_num_queries(5):  # the session is now cached; the counts are never cached
         client.get(reverse("staff:inbox"), {"q": "ticket", "ai": "running", "escalated": "no"})
+    with django_assert_num_queries(6):  # an empty page reads the cursor on its own
+        response = client.get(reverse("staff:inbox"), {"q": "zebra"})
+    assert not response.context["page"].tickets and response.context["since"] == live.latest_change()
     with django_assert_num_queries(4):  # an HTMX list swap needs no staff list, nor the live cursor
         client.get(reverse("staff:inbox"), {"status": "all"}, **HTMX)

@@ -35,7 +35,7 @@ from assistants.admin import (
 )
 from assistants.models import Attachment, Run, Thread
 from config import parsing
-from tickets import accounts, services
+from tickets import accounts, admin_people, services  # noqa: F401 (admin_people registers the user admin)
 from tickets.forms.canned import CannedReplyAdminForm
 from tickets.models import CannedReply, CustomerProfile, FlagChange, Ticket
 

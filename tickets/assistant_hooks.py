@@ -6,7 +6,7 @@ Registered in TicketsConfig.ready(); assistants never imports tickets.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Case, F, Value, When
+from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.urls import reverse
@@ -157,8 +157,9 @@ def _on_reply(sender, message: Message, run, published: bool, superseded: int | 
     if published:  # a draft's text stays out of the preview until a person approves it
         changes["last_message_preview"] = message.body[:140]
         changes["first_response_at"] = Coalesce("first_response_at", Value(message.published_at))
-        changes["status"] = Case(When(status=Ticket.Status.NEW, then=Value(Ticket.Status.OPEN)), default=F("status"))
     Ticket.objects.filter(thread_id=message.thread_id).update(**changes)
+    if published:
+        services.reply_opened_ticket(thread_id=message.thread_id, run=run)
     services.assistant_reply_recorded(message=message, published=published, superseded=superseded != 0)
     # The customer's email (if any) is the email channel's: mail.receivers listens to reply_created.
 

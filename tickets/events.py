@@ -42,7 +42,14 @@ def ticket_created(ticket: Ticket, first_message: Message) -> None:
 def message_created(ticket: Ticket, message: Message) -> None:
     if message.is_notice:
         return
-    emit("message.created", {"ticket": _ticket(ticket), "message": _message(message)}, key=str(message.pk))
+    # An internal note reaches only the endpoints that opted in (Endpoint.include_internal_notes);
+    # every payload says which it is (message.visibility: "public" or "internal").
+    emit(
+        "message.created",
+        {"ticket": _ticket(ticket), "message": _message(message)},
+        key=str(message.pk),
+        internal=message.is_internal,
+    )
 
 
 def status_changed(ticket: Ticket, old: str, new: str, *, change_id: int) -> None:

@@ -19,12 +19,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, Exists, F, FloatField, Func, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Aggregate, Avg, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
+from tickets import conversations, live, message_cards
 from tickets.models import AssistantReply, Deflection, FlagChange, Ticket, TicketCount
 
 User = get_user_model()
@@ -193,11 +194,14 @@ def _keyset(row, keys) -> str:
     return _encode_cursor([getattr(row, name) for name, _ in keys])
 
 
-def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None, before: list | None = None) -> InboxPage:
+def inbox_page(
+    filters: InboxFilters, *, user, cursor: list | None = None, before: list | None = None, live_cursor: bool = False
+) -> InboxPage:
     """One page of the inbox: 25 rows in one query. `cursor` gives the page after a position;
     `before` the page that ends just before one, read by walking the same index the other way.
     A `before` with fewer than 25 rows left in front of it (rows left the filter meanwhile)
-    answers the first page, so that page is never short."""
+    answers the first page, so that page is never short. With live_cursor, each row also carries
+    the change feed's newest id (`live_cursor`), read in the same statement."""
     keys = SORTS[filters.sort]
     qs = inbox_queryset(filters, user=user)
     if before is not None:
@@ -226,12 +230,14 @@ def inbox_page(filters: InboxFilters, *, user, cursor: list | None = None, befor
         "thread__id",
         "thread__ai_state",
     )
+    if live_cursor:
+        qs = qs.annotate(live_cursor=live.latest_change_subquery())
     order = [f"-{name}" if desc else name for name, desc in keys]
     if before is not None:
         reverse = [name[1:] if name.startswith("-") else f"-{name}" for name in order]
         rows = list(qs.order_by(*reverse)[: PAGE_SIZE + 1])
         if len(rows) < PAGE_SIZE:
-            return inbox_page(filters, user=user)
+            return inbox_page(filters, user=user, live_cursor=live_cursor)
         more_before = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         rows.reverse()
@@ -296,8 +302,22 @@ def staff_users():
 # --- the ticket page -------------------------------------------------------------------------
 
 
-def ticket_for_staff(pk: int, *, user) -> Ticket | None:
-    return Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee").filter(pk=pk).first()
+def ticket_for_staff(pk: int, *, user, live_cursor: bool = False) -> Ticket | None:
+    """The ticket with its thread, customer and assignee; with live_cursor, also the change feed's
+    newest id (`ticket.live_cursor`) read in the same statement, before the page reads anything else."""
+    qs = Ticket.objects.visible_to(user).select_related("thread", "customer", "assignee")
+    if live_cursor:
+        qs = qs.annotate(live_cursor=live.latest_change_subquery())
+    return qs.filter(pk=pk).first()
+
+
+# What the ticket page reads of a message (not its sync state), and of the people it names (author,
+# approver, remover): what their names need, not the password.
+MESSAGE_FIELDS = (
+    "id", "thread", "seq", "role", "body", "visibility", "draft_state", "run", "kind", "metadata", "created_at",
+    "published_at", "redacted_at", "redaction_reason", "author", "published_by", "redacted_by",
+)  # fmt: skip
+PERSON_FIELDS = ("id", "username", "email", "first_name", "last_name")
 
 
 def _messages(thread_id: int):
@@ -305,9 +325,22 @@ def _messages(thread_id: int):
 
 
 def _messages_qs():
-    return Message.objects.select_related("author", "published_by", "redacted_by").prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.select_related("redacted_by").order_by("pk"))
+    people = ("author", "published_by", "redacted_by")
+    return (
+        Message.objects.select_related(*people)
+        .only(*MESSAGE_FIELDS, *(f"{who}__{name}" for who in people for name in PERSON_FIELDS))
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
     )
+
+
+def _shown(messages: list[Message]) -> list[Message]:
+    """Each message as the ticket page shows it (`m.card`, tickets/message_cards.py), with its files
+    read in one query and only when a message has any (prefetch_related builds a manager and a
+    queryset for every message, files or not)."""
+    conversations.with_attachments(messages, Attachment.objects.select_related("redacted_by"))
+    for m in messages:
+        m.card = message_cards.card(m, m.files)
+    return messages
 
 
 def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Message], bool]:
@@ -320,20 +353,20 @@ def message_page(thread_id: int, *, before: int | None = None) -> tuple[list[Mes
     has_older = len(rows) > MESSAGE_PAGE_SIZE
     rows = rows[:MESSAGE_PAGE_SIZE]
     rows.reverse()
-    return rows, has_older
+    return _shown(rows), has_older
 
 
 def message_for_staff(message_id: int) -> Message:
-    return _messages_qs().get(pk=message_id)
+    return _shown([_messages_qs().get(pk=message_id)])[0]
 
 
 def messages_after(thread_id: int, after: int) -> list[Message]:
-    return list(_messages(thread_id).filter(seq__gt=after).order_by("seq"))
+    return _shown(list(_messages(thread_id).filter(seq__gt=after).order_by("seq")))
 
 
 def messages_changed(thread_id: int, *, ids: set[int], after: int) -> list[Message]:
     """For the live page: the messages the change feed named, and any after seq `after`."""
-    return list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq"))
+    return _shown(list(_messages(thread_id).filter(Q(pk__in=ids) | Q(seq__gt=after)).order_by("seq")))
 
 
 def latest_run(thread_id: int) -> Run | None:

@@ -271,6 +271,10 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
         _touch(ticket)
         return message
     ticket = _locked(ticket)
+    # The person's reply replaces a draft still waiting (the one-pending-draft rule, in this transaction).
+    if assistant.supersede_drafts(ticket.thread, by_person=staff):
+        _superseded_reviews(ticket)
+        assistant.refresh_ai_state(ticket.thread)
     active = Run.objects.filter(thread_id=ticket.thread_id, status__in=Run.ACTIVE).first()
     if active is not None:
         assistant.run_cancel(run=active, by=staff, reason=f"{_name(staff)} replied to the customer.", answered=True)
@@ -279,7 +283,7 @@ def staff_reply(*, ticket: Ticket, staff: User, body: str, internal: bool = Fals
         ticket.ai_mode = Ticket.AIMode.DRAFT
     _first_responses(ticket, message.published_at)
     if ticket.status == Ticket.Status.NEW:
-        ticket.status = Ticket.Status.OPEN
+        _set_status(ticket, Ticket.Status.OPEN, by=staff, reason="A person replied.")
     ticket.last_message_preview = body.strip()[:140]
     ticket.save(
         update_fields=[
@@ -327,7 +331,7 @@ def draft_approve(*, message: Message, staff: User, body: str | None = None) -> 
     )
     _first_responses(ticket, now)
     if ticket.status == Ticket.Status.NEW:
-        ticket.status = Ticket.Status.OPEN
+        _set_status(ticket, Ticket.Status.OPEN, by=staff, reason="A person approved the assistant's reply.")
     ticket.last_message_preview = locked.body[:140]
     ticket.save(
         update_fields=["first_response_at", "first_human_response_at", "status", "last_message_preview", "updated_at"]
@@ -390,6 +394,14 @@ def message_remove(*, ticket: Ticket, message_id: int, staff: User, reason: str)
     return redaction.message_redact(message=message, by=staff, reason=reason)
 
 
+def quoting_remove(*, ticket: Ticket, message_id: int, ids, staff: User) -> list[Message]:
+    """ "Remove these too": the later messages that quoted a removed one, with its reason."""
+    from assistants import redaction
+
+    message = Message.objects.get(pk=message_id, thread_id=ticket.thread_id)
+    return redaction.quoting_redact(message=message, ids=ids, by=staff)
+
+
 def attachment_remove(*, ticket: Ticket, attachment_id: int, staff: User, reason: str) -> Attachment:
     from assistants import redaction
 
@@ -440,7 +452,7 @@ def ticket_escalate(*, ticket: Ticket, reason: str, by: User | None = None, run:
     locked.escalated_at = timezone.now()
     locked.escalation_reason = reason[:300]
     if locked.status in (Ticket.Status.NEW, Ticket.Status.PENDING):
-        locked.status = Ticket.Status.OPEN
+        _set_status(locked, Ticket.Status.OPEN, by=by, run=run, reason="Escalated to a person.")
     locked.save(update_fields=["escalated", "escalated_at", "escalation_reason", "status", "updated_at"])
     _mark_metadata_dirty(locked)
     transaction.on_commit(partial(notifications.escalated, locked.pk))
@@ -460,15 +472,32 @@ def ticket_deescalate(*, ticket: Ticket, by: User) -> Ticket:
     return locked
 
 
-def _set_status(ticket: Ticket, status: str, *, by=None, reason: str = "") -> None:
-    _record(ticket, "status", ticket.status, status, by=by, reason=reason)
-    ticket.status = status
-    ticket.resolved_at = (
-        timezone.now()
-        if status == Ticket.Status.RESOLVED
-        else (ticket.resolved_at if status == Ticket.Status.CLOSED else None)
+def _set_status(ticket: Ticket, status: str, *, by=None, run: Run | None = None, reason: str = "") -> bool:
+    """The one place a ticket's status changes, whatever moves it (a person, the assistant's reply,
+    an escalation, the customer): written, recorded in the history (FlagChange) and so emitted as
+    `ticket.status_changed`. The UPDATE is conditional on the status read, so a caller without the
+    ticket's lock records a change only if it made it."""
+    old = ticket.status
+    if old == status:
+        return False
+    resolved_at = ticket.resolved_at if status == Ticket.Status.CLOSED else None
+    if status == Ticket.Status.RESOLVED:
+        resolved_at = timezone.now()
+    changed = Ticket.objects.filter(pk=ticket.pk, status=old).update(
+        status=status, resolved_at=resolved_at, updated_at=timezone.now()
     )
-    Ticket.objects.filter(pk=ticket.pk).update(status=status, resolved_at=ticket.resolved_at, updated_at=timezone.now())
+    if not changed:
+        return False
+    _record(ticket, "status", old, status, by=by, run=run, reason=reason)
+    ticket.status, ticket.resolved_at = status, resolved_at
+    return True
+
+
+def reply_opened_ticket(*, thread_id: int, run: Run | None) -> None:
+    """A published reply on a new ticket opens it (new -> open), through the one place."""
+    ticket = Ticket.objects.filter(thread_id=thread_id, status=Ticket.Status.NEW).first()
+    if ticket is not None:
+        _set_status(ticket, Ticket.Status.OPEN, run=run, reason="The assistant replied.")
 
 
 def _label(ticket: Ticket, field: str) -> str:
@@ -519,6 +548,16 @@ def ticket_update(*, ticket: Ticket, by: User, **changes) -> Ticket:
 # --- what the assistant's replies leave on the ticket --------------------------------------
 
 
+def _superseded_reviews(ticket: Ticket) -> None:
+    """Drafts a newer reply replaced (assistants' supersede_drafts) count as superseded on the dashboard."""
+    superseded = Message.objects.filter(
+        thread_id=ticket.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
+    ).values("pk")
+    AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=superseded).update(
+        review=AssistantReply.Review.SUPERSEDED, published=False
+    )
+
+
 def assistant_reply_recorded(*, message: Message, published: bool, superseded: bool = True) -> None:
     """After the assistant wrote a reply: count its outcome for the dashboard, and fill the ticket's
     language from the customer's messages when nobody set one. `superseded`: the reply replaced
@@ -531,13 +570,7 @@ def assistant_reply_recorded(*, message: Message, published: bool, superseded: b
     if ticket is None:
         return
     if superseded:
-        # Drafts this reply replaced (the engine discarded them in the reply's transaction).
-        replaced = Message.objects.filter(
-            thread_id=message.thread_id, draft_state=Message.DraftState.DISCARDED, metadata__discard_code="superseded"
-        ).values("pk")
-        AssistantReply.objects.filter(ticket=ticket, review="", message_id__in=replaced).update(
-            review=AssistantReply.Review.SUPERSEDED, published=False
-        )
+        _superseded_reviews(ticket)  # drafts this reply replaced (discarded in the reply's transaction)
     # One record per reply (message_id is unique): a second delivery of the signal adds nothing.
     AssistantReply.objects.bulk_create(
         [
@@ -571,9 +604,7 @@ def ticket_resolve_by_assistant(*, ticket: Ticket, run: Run) -> Ticket:
     """The customer confirmed their problem is solved and agreed to close the ticket."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.is_open:
-        _record(ticket, "status", ticket.status, Ticket.Status.RESOLVED, run=run, reason="The customer confirmed it.")
-        ticket.status, ticket.resolved_at = Ticket.Status.RESOLVED, timezone.now()
-        Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, resolved_at=ticket.resolved_at)
+        _set_status(ticket, Ticket.Status.RESOLVED, run=run, reason="The customer confirmed it.")
     return ticket
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("drafts/<id:pk>/approve/", staff.draft_approve, name="draft_approve"),
     path("drafts/<id:pk>/discard/", staff.draft_discard, name="draft_discard"),
     path("messages/<id:pk>/remove/", staff.message_redact, name="message_redact"),
+    path("messages/<id:pk>/remove-quoting/", staff.message_redact_quoting, name="message_redact_quoting"),
     path("attachments/<id:pk>/remove/", staff.attachment_redact, name="attachment_redact"),
     path("runs/<id:pk>/retry/", staff.run_retry, name="run_retry"),
     path("runs/<id:pk>/stop/", staff.run_stop, name="run_stop"),

@@ -11,11 +11,11 @@ class EndpointAddForm(forms.ModelForm):
 
     class Meta:
         model = Endpoint
-        fields = ["url", "description", "events"]
+        fields = ["url", "description", "events", "include_internal_notes"]
 
     def clean(self):
         data = super().clean()
-        from webhooks.delivery import check_url
+        from webhooks.network import check_url
 
         try:
             if data.get("url"):
@@ -38,8 +38,15 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "is_active", "consecutive_failures", "disabled_reason", "created_at"]
-    list_filter = ["is_active"]
+    list_display = [
+        "url",
+        "is_active",
+        "include_internal_notes",
+        "consecutive_failures",
+        "disabled_reason",
+        "created_at",
+    ]
+    list_filter = ["is_active", "include_internal_notes"]
     readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_by", "created_at"]
     exclude = ["secret_encrypted"]
     inlines = [DeliveryInline]
@@ -61,7 +68,11 @@ class EndpointAdmin(admin.ModelAdmin):
                 obj.events = endpoints.clean_events(obj.events)
             return super().save_model(request, obj, form, change)
         created, secret = endpoints.endpoint_create(
-            url=obj.url, events=form.cleaned_data["events"], description=obj.description, by=request.user
+            url=obj.url,
+            events=form.cleaned_data["events"],
+            description=obj.description,
+            include_internal_notes=obj.include_internal_notes,
+            by=request.user,
         )
         obj.pk, obj.secret_encrypted = created.pk, created.secret_encrypted
         obj._state.adding = False

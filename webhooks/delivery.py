@@ -2,22 +2,16 @@
 task deliveries send once), retried with exponential backoff, and the endpoint disabled after
 WEBHOOK_DISABLE_AFTER failed attempts in a row, with the leads told.
 
-Addresses are checked where they are registered and again before every send (DNS may change):
-only http(s), and with WEBHOOK_ALLOW_PRIVATE off (production), no loopback, private, link-local
-or reserved address. Redirects are not followed (one could point inside).
+Addresses are checked where they are registered and again on every send, where the name is
+resolved once and the connection made to the address that was checked (webhooks.network).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
-import socket
-import urllib.error
-import urllib.request
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,52 +19,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config import standard_webhooks
-from webhooks import events
+from webhooks import events, network
 from webhooks.models import Delivery, Endpoint
 
 logger = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(seconds=60)
 USER_AGENT = "ParcellyHelp-Webhooks/1"
-
-
-# --- addresses -------------------------------------------------------------------------------
-
-
-def check_url(url: str) -> None:
-    """ValidationError (field `url`) for an address we will not send to."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": "Use an http:// or https:// address."})
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise ValidationError({"url": f"The host {parts.hostname} does not resolve."}) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise ValidationError({"url": "The address is on a private, loopback or reserved network."})
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a 3xx is answered as it is: a failure
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST and return the status code; OSError for a network failure. The one place the network
-    is reached (tests may patch it)."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 # --- one attempt -----------------------------------------------------------------------------
@@ -98,13 +53,12 @@ def delivery_send(*, delivery_id: int) -> str:
     body = json.dumps(delivery.event.payload, separators=(",", ":"), sort_keys=True).encode()
     code, error = None, ""
     try:
-        check_url(endpoint.url)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **standard_webhooks.sign(endpoint.secret, delivery.event.event_id, body),
         }
-        code = post(endpoint.url, body, headers)
+        code = network.post(endpoint.url, body, headers)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     except (OSError, ValueError) as exc:  # network failures and timeouts; a secret that cannot be decrypted

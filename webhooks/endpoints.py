@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from config import standard_webhooks
-from webhooks.delivery import check_url
 from webhooks.events import forget_subscriptions
 from webhooks.models import Delivery, Endpoint, EventType
+from webhooks.network import check_url
 
 LOG_SIZE = 50
 
@@ -22,7 +22,9 @@ def clean_events(events) -> list[str]:
     return chosen
 
 
-def endpoint_create(*, url: str, events, description: str = "", by=None) -> tuple[Endpoint, str]:
+def endpoint_create(
+    *, url: str, events, description: str = "", include_internal_notes: bool = False, by=None
+) -> tuple[Endpoint, str]:
     """A new endpoint and its secret (whsec_...), which is shown once and stored encrypted."""
     from mail import crypto
 
@@ -33,6 +35,7 @@ def endpoint_create(*, url: str, events, description: str = "", by=None) -> tupl
         url=url,
         events=clean_events(events),
         description=(description or "").strip()[:200],
+        include_internal_notes=bool(include_internal_notes),
         secret_encrypted=crypto.encrypt(secret),
         created_by=by,
     )

@@ -50,12 +50,16 @@ post_save.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.
 post_delete.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.endpoint_deleted")
 
 
-def emit(event_type: str, data: dict, *, key: str) -> Event | None:
-    """Record `event_type` with `data` (JSON) once per `key`, and queue its deliveries."""
+def emit(event_type: str, data: dict, *, key: str, internal: bool = False) -> Event | None:
+    """Record `event_type` with `data` (JSON) once per `key`, and queue its deliveries. An
+    `internal` event (an internal note) goes only to endpoints that opted in to internal notes."""
     if event_type not in EventType.values:
         raise ValueError(f"unknown event type {event_type!r}")
     event_id = event_id_for(f"{event_type}:{key}")
-    endpoints = [e for e in Endpoint.objects.filter(is_active=True).only("id", "events") if event_type in e.events]
+    listening = Endpoint.objects.filter(is_active=True)
+    if internal:
+        listening = listening.filter(include_internal_notes=True)
+    endpoints = [e for e in listening.only("id", "events") if event_type in e.events]
     if not endpoints:
         return None  # nobody listens: nothing is stored
     with transaction.atomic():

@@ -11,3 +11,8 @@ class EndpointForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one event."},
     )
+    include_internal_notes = forms.BooleanField(
+        required=False,
+        label="Include internal notes",
+        help_text="Off: message.created is sent for public messages only.",
+    )

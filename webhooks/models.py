@@ -20,6 +20,10 @@ class Endpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text="Event types sent to this endpoint.")
+    include_internal_notes = models.BooleanField(
+        default=False,
+        help_text="Send message.created for staff's internal notes too (off: integrations get public messages only).",
+    )
     # whsec_..., encrypted at rest (mail.crypto); shown once, when the endpoint is created.
     secret_encrypted = models.TextField()
     is_active = models.BooleanField(default=True)

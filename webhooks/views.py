@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from webhooks import endpoints
-from webhooks.access import is_lead
+from webhooks.access import remember_lead
 from webhooks.forms import EndpointForm
 from webhooks.models import Endpoint
 
@@ -21,7 +21,7 @@ def lead_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not is_lead(request.user):
+        if not remember_lead(request, request.user):
             raise PermissionDenied("Support leads only.")
         return view(request, *args, **kwargs)
 
@@ -49,6 +49,7 @@ def endpoint_create(request):
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
+                include_internal_notes=form.cleaned_data["include_internal_notes"],
                 by=request.user,
             )
         except ValidationError as exc:

@@ -300,7 +300,12 @@ class Index:
         ]
         lexical_best = self.entries[int(np.argmax(lex))].group if lex.max() > 0 else ""
         dense_best = self.entries[int(np.argmax(dense))].group if dense is not None else ""
-        features = confidence.features(hits, lexical_best=lexical_best, dense_best=dense_best)
+        features = confidence.features(
+            hits,
+            lexical_best=lexical_best,
+            dense_best=dense_best,
+            by_group={"lexical": self._by_group(lex, exclude), "dense": self._by_group(dense, exclude)},
+        )
         return SearchResult(
             query=asked,
             hits=hits[:limit],
@@ -308,6 +313,16 @@ class Index:
             mode=mode,
             features=features,
         )
+
+    def _by_group(self, scores: np.ndarray | None, exclude: frozenset[str]) -> dict[str, float]:
+        """One ranker's score of each group: its best passage's."""
+        out: dict[str, float] = {}
+        if scores is None:
+            return out
+        for entry, value in zip(self.entries, scores.tolist()):
+            if entry.key not in exclude and value > out.get(entry.group, -1e9):
+                out[entry.group] = value
+        return out
 
     def _quoted(self, group: str, query: str, language: str, exclude: frozenset[str]) -> int:
         """Which passage of a group to quote: one in the customer's language if the group has one,

@@ -63,7 +63,8 @@ class StepResult:
     last_item_id: str | None = None  # the conversation's newest item once this response finished
     adopted: bool = False  # the answer of a request whose reply was lost, found in the conversation
     # Code interpreter (OpenAI): files its code wrote, attached to the reply
-    # ([{"filename", "content_type", "data": bytes}]), and the containers this response started.
+    # ([{"filename", "content_type", "data": bytes}]), and the containers to charge for: those this
+    # response used that no earlier step of the thread was charged for (one charge per container).
     output_files: list[dict] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
 
@@ -173,8 +174,11 @@ class Provider(Protocol):
 
     def cancel_run(self, run: Run, response_id: str = "") -> None: ...
 
-    def delete_message(self, thread: Thread, message: Message, *, fingerprints: set[str]) -> int:
-        """Delete the remote copies of a removed message (found by its id, or by fingerprints of its
-        text: assistants.redaction.remote_text_matches); returns how many items were deleted.
-        A provider without remote threads deletes nothing."""
+    def delete_message(
+        self, thread: Thread, message: Message, *, fingerprints: set[str], file_ids: frozenset[str] = frozenset()
+    ) -> int:
+        """Delete the remote copies of a removed message or attachment (found by the message's id, by
+        fingerprints of its text: assistants.redaction.remote_text_matches, or by the uploaded files
+        an item carries); returns how many items were deleted. A provider without remote threads
+        deletes nothing."""
         ...

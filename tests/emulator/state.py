@@ -1284,15 +1284,21 @@ class Emulator:
             self._outbox.append((f"response.{status}", resp.id))
 
     def _code_interpreter(self, resp: _Response, output: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """With the code_interpreter tool: a code_interpreter_call in a new container, which writes a
-        CSV file, cited by the reply as a container_file_citation (the file is served at
-        GET /v1/containers/{id}/files/{file_id}/content)."""
+        """With the code_interpreter tool: a code_interpreter_call, which writes a CSV file, cited by
+        the reply as a container_file_citation (the file is served at
+        GET /v1/containers/{id}/files/{file_id}/content). An "auto" container is the one an earlier
+        call of the conversation used (still active, as OpenAI reuses it), else a new one."""
         tools = resp.data.get("tools") or []
         tool = next((t for t in tools if isinstance(t, dict) and t.get("type") == "code_interpreter"), None)
         message = next((i for i in reversed(output) if i.get("type") == "message"), None)
         if tool is None or message is None:
             return output
-        container = tool["container"] if isinstance(tool["container"], str) else new_id("cntr_")
+        container = tool["container"] if isinstance(tool["container"], str) else None
+        conv = self._conversations.get(resp.conversation_id) if resp.conversation_id else None
+        if container is None and conv is not None:
+            earlier = [i for i in conv.items if i.get("type") == "code_interpreter_call"]
+            container = earlier[-1]["container_id"] if earlier else None
+        container = container or new_id("cntr_")
         file_id = new_id("cfile_")
         filename = "result.csv"
         data = ("n,square\n" + "".join(f"{n},{n * n}\n" for n in range(1, 6))).encode()

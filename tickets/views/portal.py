@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,19 +22,20 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from assistants.models import Attachment, Thread
 from config import parsing
-from tickets import live, ratelimit, services
+from tickets import conversations, live, ratelimit, services
 from tickets.forms.portal import RateForm, ReplyForm, TicketOpenForm, rating_value
 from tickets.models import Ticket
 
 TEMPLATE = "portal/ticket.html"
 RATE_LIMITED = "You are sending messages too quickly. Please wait a minute and try again."
-# How often the conversation asks for news: fast while the assistant works, slower while a
-# person is expected to answer (a draft awaits approval, or the ticket was handed to the team).
-POLL_WHILE_RUNNING = "1s"
-POLL_WHILE_WAITING_FOR_A_PERSON = "5s"
+# How often (ms) the conversation asks for news (static/live.js; every 15 s in a hidden tab): fast
+# while the assistant works, slower while a person is expected to answer (a draft awaits approval,
+# or the ticket was handed to the team).
+POLL_WHILE_RUNNING = 1000
+POLL_WHILE_WAITING_FOR_A_PERSON = 5000
 # Otherwise the page still follows the ticket (its status badge, replies by staff): a poll that
 # costs one query while nothing changed (tickets/live.py).
-POLL_IDLE = "3s"
+POLL_IDLE = 3000
 # The conversation page shows the latest messages; ?all=1 shows the whole history.
 PAGE_MESSAGES = 50
 
@@ -55,11 +56,13 @@ def _public_messages(ticket: Ticket):
     return (
         ticket.thread.messages.public()
         .select_related("author", "published_by", "redacted_by")
-        .prefetch_related(
-            Prefetch(
-                "attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size", "redacted_at")
-            )
-        )
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
+    )
+
+
+def _with_files(messages: list) -> list:
+    return conversations.with_attachments(
+        messages, Attachment.objects.only("id", "message_id", "filename", "size", "redacted_at")
     )
 
 
@@ -118,7 +121,7 @@ def _updates(ticket: Ticket, *, after: int, since_raw: str | None) -> dict:
     new = Q(seq__gt=after)
     if since is not None:
         new |= Q(seq__lte=after, published_by__isnull=False, published_at__gt=since)
-    fresh = list(_public_messages(ticket).filter(new))
+    fresh = _with_files(list(_public_messages(ticket).filter(new)))
     last_seq = max([after, *(m.seq for m in fresh)])
     return {
         "ticket": ticket,
@@ -138,6 +141,7 @@ def _page(request, ticket: Ticket, *, reply_form=None, rate_form=None, status: i
     earlier = len(thread_messages) > PAGE_MESSAGES and request.GET.get("all") != "1"
     if earlier:
         thread_messages = thread_messages[1:]
+    _with_files(thread_messages)
     after = thread_messages[-1].seq if thread_messages else 0
     context = {
         "ticket": ticket,

@@ -17,7 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from assistants.models import Attachment, Message, Run
 from config import parsing
-from tickets import live, selectors, services
+from tickets import inbox_rows, live, message_cards, selectors, services
 from tickets.forms.staff import (
     DraftApproveForm,
     EscalateForm,
@@ -43,8 +43,8 @@ def staff_required(view):
     return wrapper
 
 
-def _ticket(request, pk: int) -> Ticket:
-    ticket = selectors.ticket_for_staff(pk, user=request.user)
+def _ticket(request, pk: int, *, live_cursor: bool = False) -> Ticket:
+    ticket = selectors.ticket_for_staff(pk, user=request.user, live_cursor=live_cursor)
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
@@ -71,17 +71,24 @@ def _invalid(request, template: str, context: dict, target: str) -> HttpResponse
 def inbox(request):
     if request.htmx and not request.htmx.boosted:
         return render(request, "staff/inbox.html#ticket-list", _inbox_context(request))
-    since = live.latest_change()  # first: a change during the queries below is announced again
-    return render(request, "staff/inbox.html", {**_inbox_context(request), "since": since})
+    # The feed's cursor comes with the page's rows, before the counts: a change landing meanwhile
+    # is announced again rather than lost. An empty page reads it on its own.
+    context = _inbox_context(request, live_cursor=True)
+    rows = context["page"].tickets
+    since = (rows[0].live_cursor or 0) if rows else live.latest_change()
+    return render(request, "staff/inbox.html", {**context, "since": since})
 
 
-def _inbox_context(request) -> dict:
+def _inbox_context(request, *, live_cursor: bool = False) -> dict:
     form = InboxFilterForm(request.GET or None)
     filters = form.filters()
     after, before = (request.GET.get(name, "") for name in ("after", "before"))
     cursor = selectors.decode_cursor(after, filters.sort) if after else None
     before_cursor = selectors.decode_cursor(before, filters.sort) if before else None
-    page = selectors.inbox_page(filters, user=request.user, cursor=cursor, before=before_cursor)
+    page = selectors.inbox_page(
+        filters, user=request.user, cursor=cursor, before=before_cursor, live_cursor=live_cursor
+    )
+    inbox_rows.rows(page.tickets)
     return {
         "form": form,
         "page": page,
@@ -139,13 +146,14 @@ def _side_context(request, ticket: Ticket, **extra) -> dict:
 @staff_required
 @require_GET
 def ticket(request, pk: int):
-    since = live.latest_change()  # first: a change during the queries below is announced again
-    ticket = _ticket(request, pk)
+    # The feed's cursor comes with the ticket, before the messages: a change landing meanwhile is
+    # announced again rather than lost.
+    ticket = _ticket(request, pk, live_cursor=True)
     context = {
         **_conversation_context(ticket),
         **_side_context(request, ticket),
         "reply_form": ReplyForm(),
-        "since": since,
+        "since": ticket.live_cursor or 0,
     }
     return render(request, "staff/ticket.html", context)
 
@@ -170,8 +178,9 @@ def messages_older(request, pk: int):
 @staff_required
 @require_GET
 def run_status(request, pk: int):
-    """The live poll: one query while nothing changed; new messages and the side panel's
-    token and cost figures ride along out of band."""
+    """The run's state on its own, in one query, with the messages after `after` and the side
+    panel's token and cost figures out of band. The ticket page does not poll it: its live feed
+    (tickets/views/live.py) sends the run status whenever the run changes."""
     status = selectors.run_status(pk)
     if status is None:
         raise Http404("No such ticket.")
@@ -260,33 +269,54 @@ def draft_discard(request, pk: int):
     return _conversation_response(request, ticket)
 
 
-def _message_response(request, message_id: int, status: int = 200, **extra) -> HttpResponse:
-    """One message, as the ticket page shows it (the answer to a removal, or its form error)."""
+def _message_response(
+    request, message_id: int, status: int = 200, refused: RedactForm | None = None, quoted_by: list | None = None
+) -> HttpResponse:
+    """One message, as the ticket page shows it (the answer to a removal, or its form error), with
+    the later messages that repeat what was removed (`quoted_by`)."""
     message = selectors.message_for_staff(message_id)
-    context = {"m": message, **extra}
-    response = render(request, "staff/ticket.html#message", context, status=status)
+    if refused is not None:
+        value, errors = refused["reason"].value() or "", list(refused.errors.get("reason", []))
+        message_cards.refused(message.card, url=request.path, value=value, errors=errors)
+    response = render(request, "staff/ticket.html#message", {"m": message, "quoted_by": quoted_by}, status=status)
     if status != 200:
         response = reswap(retarget(response, f"#msg-{message_id}"), "outerHTML")
     return response
 
 
-def _remove(request, *, ticket: Ticket, message_id: int, remove, what: str) -> HttpResponse:
+def _remove(request, *, ticket: Ticket, message_id: int, remove) -> HttpResponse:
     form = RedactForm(request.POST)
+    removed = None
     if form.is_valid():
         try:
-            remove(form.cleaned_data["reason"])
+            removed = remove(form.cleaned_data["reason"])
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error("reason", message)
     if form.errors:
         if not request.htmx:
             return HttpResponse(" ".join(form.errors["reason"]), status=422, content_type="text/plain")
-        return _message_response(
-            request, message_id, status=422, redact_form=form, redact_what=what, redact_url=request.path
-        )
+        return _message_response(request, message_id, status=422, refused=form)
     if not request.htmx:
         return redirect("staff:ticket", pk=ticket.pk)
-    return _message_response(request, message_id)
+    # Later messages that repeat the removed text (a reply quoting a card number): staff are warned
+    # and offered to remove them too.
+    quoting = getattr(removed, "quoted_by", None)
+    quoted_by = list(Message.objects.filter(pk__in=quoting).only("id", "seq").order_by("seq")) if quoting else []
+    return _message_response(request, message_id, quoted_by=quoted_by)
+
+
+@staff_required
+@require_POST
+def message_redact_quoting(request, pk: int):
+    message = get_object_or_404(Message.objects.only("id", "thread_id"), pk=pk)
+    ticket = _ticket(request, Ticket.objects.filter(thread_id=message.thread_id).values_list("pk", flat=True).first())
+    ids = [i for i in (parsing.object_id(v) for v in request.POST.getlist("ids")) if i is not None]
+    try:
+        services.quoting_remove(ticket=ticket, message_id=message.pk, ids=ids, staff=request.user)
+    except ValidationError as exc:
+        return _refused(request, ticket, " ".join(exc.messages))
+    return _conversation_response(request, ticket)
 
 
 @staff_required
@@ -298,7 +328,6 @@ def message_redact(request, pk: int):
         request,
         ticket=ticket,
         message_id=message.pk,
-        what="message",
         remove=lambda reason: services.message_remove(
             ticket=ticket, message_id=message.pk, staff=request.user, reason=reason
         ),
@@ -315,7 +344,6 @@ def attachment_redact(request, pk: int):
         request,
         ticket=ticket,
         message_id=attachment.message_id,
-        what="attachment",
         remove=lambda reason: services.attachment_remove(
             ticket=ticket, attachment_id=attachment.pk, staff=request.user, reason=reason
         ),

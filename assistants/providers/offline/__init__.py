@@ -83,7 +83,7 @@ class OfflineProvider:
     def cancel_run(self, run, response_id: str = "") -> None:
         return None
 
-    def delete_message(self, thread, message, *, fingerprints: set[str]) -> int:
+    def delete_message(self, thread, message, *, fingerprints: set[str], file_ids=frozenset()) -> int:
         return 0  # the thread lives only in the local database
 
     def _text(self, ctx: RunContext) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 _PERSON = (
     r"(?:a |an |one |some |any |the |your )?(?:real |actual |live |human )?"
     r"(?:one|body|person|people|human|humans|agent|representative|rep|operator|manager|supervisor|advisor|adviser|"
-    r"somebody|someone|anyone|anybody|member of (?:your |the )?(?:staff|team)|"
+    r"somebody|someone|anyone|anybody|whoever|member of (?:your |the )?(?:staff|team)|"
     r"(?:support|service|customer service|customer support|help ?desk) (?:team|staff|agent|person)|"
     r"(?:support|customer service|team|staff))"
 )
@@ -24,7 +24,8 @@ F = re.I | re.U
 ESCALATION = {
     "person": [
         # en
-        rf"\b(?:speak|talk|chat)(?:ing)? (?:to|with) {_PERSON}\b",
+        rf"\b(?:speak|talk|chat|discuss|go over)(?:ing)?(?: (?:this|it|that|things|the matter))? "
+        rf"(?:to|with) {_PERSON}\b",
         r"\b(?:put|transfer|connect|pass|forward) me (?:through|on|over)?\s*(?:to|with)\b",
         r"\bput me through\b",
         r"\bescalate (?:this|it|my (?:ticket|case|issue|request)|me)\b",
@@ -35,6 +36,11 @@ ESCALATION = {
         r"\bcan (?:a|one of your|some) ?(?:human|person|one|body|agent|staff)s? (?:please )?(?:look|check|help|review|"
         r"call|contact|take)\b",
         r"\b(?:someone|somebody|a person|a human) from (?:your|the) (?:team|support|staff|company|office)\b",
+        # somebody on the company's side, whatever the department is called ("someone from your billing people")
+        r"\b(?:someone|somebody|anyone|anybody|a person|a human|one of you) (?:from|at|in|on) your\b",
+        # asked to come back to the customer: the subject is the company's side, not a client of theirs
+        r"\b(?:someone|somebody|anyone|anybody|you|you guys|your (?:team|staff|people|support))\b[^.?!]{0,40}"
+        r"\b(?:get back to|contact|reach out to) me\b",
         r"\b(?:is )?(?:any|some)(?:one|body) (?:there|here|available)(?: who| that)? (?:can|could|to)\b",
         r"\b(?:no|not|stop|enough)(?: more)?(?: sending me| talking to)?(?: a| the| your| these)? (?:bot|robot|machine|"
         r"automated)s?\b",
@@ -43,16 +49,18 @@ ESCALATION = {
         # de
         r"\b(?:mit|zu) (?:einem|einer|jemandem|ihrem|ihrer|einem echten|einer echten) ?(?:menschen|mitarbeiter(?:in)?|"
         r"person|berater(?:in)?|kundenberater(?:in)?|ansprechpartner(?:in)?|vorgesetzten|chef|verantwortlichen)?\b"
-        r"[^.?!]{0,30}\b(?:sprechen|reden|telefonieren|verbinden)\b",
+        r"[^.?!]{0,30}\b(?:sprechen|reden|telefonieren|verbinden|besprechen|klären|unterhalten)\b",
         r"\b(?:echten|richtigen) (?:menschen|mitarbeiter|person)\b",
-        r"\bmit jemandem\b[^.?!]{0,20}\b(?:sprechen|reden)\b",
+        r"\bmit jemandem\b[^.?!]{0,20}\b(?:sprechen|reden|besprechen|klären)\b",
         # fr
-        r"\bparler (?:à|a|avec) (?:quelqu'un|quelqu’un|un(?:e)? (?:vraie? )?(?:personne|humain|conseill(?:er|ère)|"
+        r"\b(?:parler|discuter|échanger) (?:à|a|avec) (?:quelqu'un|quelqu’un|"
+        r"un(?:e)? (?:vraie? )?(?:personne|humain|conseill(?:er|ère)|"
         r"agent|responsable|interlocuteur)|le service client|votre service|une vraie personne)",
         r"\b(?:un|une) (?:vrai|vraie) (?:personne|humain)\b",
         r"\b(?:mettez|passez)-moi\b",
         # es
-        r"\bhablar con (?:alguien|una persona|un(?:a)? (?:humano|agente|asesor(?:a)?|responsable|persona real|"
+        r"\b(?:hablar|conversar|comunicarme|hablarlo) con (?:alguien|una persona|"
+        r"un(?:a)? (?:humano|agente|asesor(?:a)?|responsable|persona real|"
         r"operador(?:a)?)|el servicio|su equipo|atención al cliente)",
         r"\b(?:una )?persona real\b",
     ],

@@ -53,6 +53,14 @@ def item_text(item) -> str:
     return "\n".join(t for t in texts if isinstance(t, str))
 
 
+def item_file_ids(item) -> set[str]:
+    """The uploaded files a message item carries (input_file / input_image parts)."""
+    content = getattr(item, "content", None)
+    if isinstance(content, str):
+        return set()
+    return {f for p in content or [] if isinstance(f := getattr(p, "file_id", None), str) and f}
+
+
 def tool_calls(items) -> list[ToolCall]:
     return [
         ToolCall(call_id=i.call_id, name=i.name, arguments=arguments(i.arguments))

@@ -27,7 +27,7 @@ from assistants.providers.base import (
     StepResult,
     Usage,
 )
-from assistants.providers.openai import code_files, context, recovery, remote_files
+from assistants.providers.openai import code_files, containers, context, recovery, remote_files
 from assistants.providers.openai import items as conv_items
 from assistants.providers.openai.client import get_client
 from assistants.providers.openai.errors import (
@@ -92,10 +92,11 @@ class OpenAIProvider:
             if not is_not_found(exc.__cause__):
                 raise
 
-    def delete_message(self, thread: Thread, message, *, fingerprints: set[str]) -> int:
+    def delete_message(self, thread: Thread, message, *, fingerprints: set[str], file_ids=frozenset()) -> int:
         """Delete a removed message's items from every conversation of the thread still held
         remotely (the current one, and rotated ones, which hold seeded copies): the item with the
-        message's remote id, and any message item whose text matches the fingerprints."""
+        message's remote id, any message item whose text matches the fingerprints, and any message
+        item that carries one of `file_ids` (a removed attachment, as an input_file/input_image)."""
         from assistants.redaction import remote_text_matches
 
         conversations = [thread.remote_id] if thread.remote_id else []
@@ -110,7 +111,10 @@ class OpenAIProvider:
                         if (message.remote_id and item.id == message.remote_id)
                         or (
                             getattr(item, "type", "") == "message"
-                            and remote_text_matches(conv_items.item_text(item), fingerprints)
+                            and (
+                                remote_text_matches(conv_items.item_text(item), fingerprints)
+                                or bool(conv_items.item_file_ids(item) & file_ids)
+                            )
                         )
                     ]
             except PermanentProviderError as exc:
@@ -293,6 +297,7 @@ class OpenAIProvider:
 
     def _result(self, ctx: RunContext, response) -> StepResult:
         state = {"model": getattr(response, "model", None) or self.model}
+        containers.charge_once(ctx, [], state)  # the run's charged containers stay in its state
         status = getattr(response, "status", None) or "in_progress"
         base = dict(response_id=response.id, state=state)
         if status in ("queued", "in_progress"):
@@ -327,22 +332,17 @@ class OpenAIProvider:
                 error_message=f"The model stopped before finishing its reply ({reason}).",
                 **base,
             )
+        used = containers.charge_once(ctx, conv_items.containers(output), state)
         calls = conv_items.tool_calls(output)
         if calls:
-            return StepResult(
-                status="requires_action",
-                tool_calls=calls,
-                usage=usage,
-                containers=conv_items.containers(output),
-                **base,
-            )
+            return StepResult(status="requires_action", tool_calls=calls, usage=usage, containers=used, **base)
         text, file_ids = conv_items.output_text_and_citations(output)
         return StepResult(
             status="completed",
             text=text,
             citations=conv_items.citations(file_ids),
             usage=usage,
-            containers=conv_items.containers(output),
+            containers=used,
             output_files=code_files.download(self.client, conv_items.container_files(output)),
             **base,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from assistants.providers.base import RunContext, StepResult
+from assistants.providers.openai import code_files, containers
 from assistants.providers.openai import items as conv_items
 
 logger = logging.getLogger(__name__)
@@ -57,12 +58,22 @@ def lost_answer(client, ctx: RunContext, *, model: str) -> StepResult | None:
         logger.warning("thread %s: items after the anchor hold no answer; sending again", thread.pk)
         return None
     logger.info("run %s: adopted the answer of a lost request (%d items after the anchor)", ctx.run.pk, len(found))
+    state = {"model": model, "adopted_orphan": True}
     common = dict(
-        state={"model": model, "adopted_orphan": True},
+        state=state,
         adopted=True,
         last_item_id=found[-1].id,
         confirmed_message_ids=[m.pk for m in ctx.pending_messages],
+        # The lost response ran code as any other: its containers are charged (once) and the files
+        # the reply cites are attached, as `_result` does for a response we saw finish.
+        containers=containers.charge_once(ctx, conv_items.containers(found), state),
     )
     if calls:
         return StepResult(status="requires_action", tool_calls=calls, **common)
-    return StepResult(status="completed", text=text, citations=conv_items.citations(file_ids), **common)
+    return StepResult(
+        status="completed",
+        text=text,
+        citations=conv_items.citations(file_ids),
+        output_files=code_files.download(client, conv_items.container_files(found)),
+        **common,
+    )
