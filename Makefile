@@ -50,8 +50,12 @@ serve: migrate
 	$(PY) manage.py check --deploy --fail-level WARNING
 	PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.prod start
 
+# Two pytest-xdist processes by default (this machine has 2 cores): most of the suite's time is spent
+# waiting on real workers, browsers and servers, and one process waits while the other runs.
+# TEST_PROCESSES=0 runs in this process only.
+TEST_PROCESSES ?= 2
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,11 +1,14 @@
 import importlib
 import os
 import socket
+import weakref
 
 import pytest
 from celery import Task, current_app
 from django.core.cache import cache
-from django.db import connection
+from django.core.management.commands import flush as flush_command
+from django.db import connection, connections
+from django.db.models.signals import post_migrate
 
 from assistants import scheduling, services
 from assistants.models import Run
@@ -31,6 +34,41 @@ def _guarded_connect(sock, address):
         if host not in _LOOPBACK and not str(host).startswith("127."):
             raise RuntimeError(f"tests may not reach the network (tried {address!r})")
     return _real_connect(sock, address)
+
+
+_real_emit_post_migrate = flush_command.emit_post_migrate_signal
+_post_flush_rows: dict[tuple[str, str], tuple[list, list]] = {}
+
+
+def _emit_post_migrate_after_flush(verbosity, interactive, db, **kwargs):
+    """After a transactional test Django flushes every table and sends post_migrate, whose receivers
+    rebuild the content types and permissions with about 30 queries per app (0.1 s a test). They
+    rebuild the same rows every time, so the first flush of a database sends the signal and keeps
+    the rows it made; later flushes insert those rows again with one INSERT per table. Any other
+    post_migrate receiver (one a later app adds) gets the real signal every time."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    receivers = [r() if isinstance(r, weakref.ReferenceType) else r for _, r, *_ in post_migrate.receivers]
+    modules = {getattr(r, "__module__", "") for r in receivers if r is not None}
+    if modules - {"django.contrib.auth.management", "django.contrib.contenttypes.management"}:
+        return _real_emit_post_migrate(verbosity, interactive, db, **kwargs)
+    key = (db, connections[db].settings_dict["NAME"])
+    if key not in _post_flush_rows:
+        _real_emit_post_migrate(verbosity, interactive, db, **kwargs)
+        _post_flush_rows[key] = (
+            list(ContentType.objects.using(db).order_by("pk")),
+            list(Permission.objects.using(db).order_by("pk")),
+        )
+        return None
+    content_types, permissions = _post_flush_rows[key]
+    ContentType.objects.using(db).bulk_create(content_types)
+    Permission.objects.using(db).bulk_create(permissions)
+    ContentType.objects.clear_cache()
+    return None
+
+
+flush_command.emit_post_migrate_signal = _emit_post_migrate_after_flush
 
 
 @pytest.fixture(autouse=True)
