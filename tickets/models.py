@@ -91,7 +91,8 @@ class Ticket(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         indexes = [
-            models.Index(fields=["-updated_at"], name="ticket_updated"),
+            # The inbox's default order (updated_at, then id for ties), read straight off the index.
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_id"),
             models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee_status"),
             models.Index(fields=["priority", "-updated_at"], name="ticket_priority_updated"),
