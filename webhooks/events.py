@@ -12,7 +12,6 @@ import hashlib
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from config.broker import send_or_leave_to_sweeper
@@ -43,11 +42,8 @@ def subscribed(*event_types: str) -> set[str]:
 
 
 def forget_subscriptions(**kwargs) -> None:
+    """Also the receiver of an Endpoint's post_save and post_delete (WebhooksConfig.ready)."""
     cache.delete(SUBSCRIPTIONS_KEY)
-
-
-post_save.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.endpoint_saved")
-post_delete.connect(forget_subscriptions, sender=Endpoint, dispatch_uid="webhooks.endpoint_deleted")
 
 
 def emit(event_type: str, data: dict, *, key: str, internal: bool = False) -> Event | None:
