@@ -17,7 +17,7 @@ from assistants import services as assistant
 from assistants.metadata import validate_metadata
 from assistants.models import Attachment, Message, Run, Thread
 from config import parsing
-from tickets import events, notifications, uploads
+from tickets import events, message_cards, notifications, uploads
 from tickets.edit_distance import word_distance
 from tickets.models import AssistantReply, CustomerProfile, Deflection, FlagChange, Ticket, validate_half_step_rating
 
@@ -363,7 +363,7 @@ def _review(message: Message, review: str, *, by: User | None, edit_distance: in
 
 
 def _name(user: User) -> str:
-    return user.get_full_name() or user.email
+    return message_cards.person(user)
 
 
 def run_stop(*, run: Run, staff: User) -> bool:
@@ -504,7 +504,7 @@ def _label(ticket: Ticket, field: str) -> str:
     """What people read in the history: names and labels, not ids and codes."""
     if field == "assignee":
         user = User.objects.filter(pk=ticket.assignee_id).first() if ticket.assignee_id else None
-        return (user.get_full_name() or user.email) if user else ""
+        return message_cards.person(user)
     if field == "priority":
         return ticket.get_priority_display()
     return str(getattr(ticket, field) or "")
