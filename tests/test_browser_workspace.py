@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from assistants.models import Message, Run
 from tests.factories import ArticleFactory, CustomerFactory, StaffFactory, open_ticket
-from tests.worker import wait_until
+from tests.worker import thread_report, wait_until
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,7 +64,10 @@ def test_five_quick_customer_messages_on_a_held_ticket_leave_one_pending_draft(o
             Message.objects.filter(thread=ticket.thread, role=Message.Role.USER, answered_by__isnull=True).exists()
         )
 
-    wait_until(settled, timeout=60, message="every customer message answered")
+    def report():
+        return f"{thread_report(ticket.thread_id)}\n{celery_worker.log()}"
+
+    wait_until(settled, timeout=60, message="every customer message answered", describe=report)
     assert Message.objects.drafts().filter(thread=ticket.thread).count() == 1
     staff_page = open_as(StaffFactory())
     staff_page.goto(f"/staff/tickets/{ticket.pk}/")

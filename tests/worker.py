@@ -129,6 +129,9 @@ class WorkerFactory:
         for worker in self.workers:
             worker.stop()
 
+    def log(self) -> str:
+        return "\n\n".join(worker.log() for worker in self.workers)
+
 
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path, settings):
@@ -144,11 +147,24 @@ def celery_worker(transactional_db, tmp_path, settings):
         app.conf.task_default_queue = previous
 
 
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition", describe=None):
+    """Poll `predicate` until it is true; on a timeout, fail with `describe()` (what the state was)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+    detail = f"\n{describe()}" if describe is not None else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}{detail}")
+
+
+def thread_report(thread_id: int) -> str:
+    """A thread's runs and its unanswered customer messages, for a failure message."""
+    from assistants.models import Message, Run
+
+    fields = ("pk", "trigger", "status", "error_code", "steps", "attempts", "lease_until", "next_step_at")
+    lines = [f"run {row}" for row in Run.objects.filter(thread_id=thread_id).order_by("pk").values(*fields)]
+    waiting = Message.objects.filter(thread_id=thread_id, role=Message.Role.USER, answered_by__isnull=True)
+    lines.append(f"unanswered customer messages (seq): {list(waiting.values_list('seq', flat=True))}")
+    return "\n".join(lines)
