@@ -612,10 +612,18 @@ def supersede_drafts(thread: Thread, *, by_run: Run | None = None, by_person=Non
 
 
 def _lock_for_reply(thread_id: int) -> Thread | None:
-    """The thread's row lock for writing a reply, with what the reply's rules ask in the same query:
-    the assistant's published replies since the customer last wrote (the per-turn cap) and whether
-    customer messages wait (the follow-up run). While the lock is held neither changes but by the
-    reply itself, which answers nobody's message and is not a person's."""
+    """The thread's row lock for writing a reply, then what the reply's rules ask: the assistant's
+    published replies since the customer last wrote (the per-turn cap) and whether customer messages
+    wait (the follow-up run). While the lock is held neither changes but by the reply itself, which
+    answers nobody's message and is not a person's.
+
+    Two statements, never one: on PostgreSQL a SELECT ... FOR UPDATE that waited for the lock returns
+    the row's newest version, but its subqueries still read the snapshot taken before the wait. A
+    customer message committed by the transaction we waited for would be missed (no follow-up run,
+    a turn left behind); the second statement's snapshot is taken after the lock is ours."""
+    thread = lock_thread(thread_id)
+    if thread is None:
+        return None
     shell = Thread(pk=thread_id)
     last_customer = Message.objects.filter(thread_id=thread_id, role=Message.Role.USER).order_by("-seq").values("seq")
     replies = (
@@ -631,15 +639,14 @@ def _lock_for_reply(thread_id: int) -> Thread | None:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return (
-        Thread.objects.select_for_update(of=("self",))
-        .filter(pk=thread_id)
-        .annotate(
-            replies_this_turn=Coalesce(Subquery(replies), 0),
-            waiting=Exists(unanswered_customer_messages(shell)),
-        )
+    rules = (
+        Thread.objects.filter(pk=thread_id)
+        .annotate(replies_this_turn=Coalesce(Subquery(replies), 0), waiting=Exists(unanswered_customer_messages(shell)))
+        .values("replies_this_turn", "waiting")
         .first()
     )
+    thread.replies_this_turn, thread.waiting = rules["replies_this_turn"], rules["waiting"]
+    return thread
 
 
 def _remote_fields(run: Run, result: StepResult) -> dict:

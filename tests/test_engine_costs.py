@@ -112,8 +112,9 @@ def test_an_openai_run_costs_few_queries_per_step_with_its_commit_hooks(emu, enq
     first, *polls, last = costs
     assert first == (Run.Status.IN_PROGRESS, 12)  # claim 6, policy, conversation 2, input, renewal, release (was 16)
     assert all(poll == (Run.Status.IN_PROGRESS, 3) for poll in polls)  # claim 2, release 1
-    # claim 2, reply 7, ticket 7 (3 + 4 of reply_opened_ticket, merged from main), mail 7 (before the cuts: 28 + 4)
-    assert last == (Run.Status.COMPLETED, 23)
+    # claim 2, reply 8 (the thread's lock, then the reply's rules in a statement of their own: see
+    # leased_step._lock_for_reply), ticket 7 (3 + 4 of reply_opened_ticket), mail 7 (before the cuts: 28 + 4)
+    assert last == (Run.Status.COMPLETED, 24)
 
 
 def test_an_offline_reply_that_sets_the_language_sends_no_metadata_push(enqueued, sent, settings):

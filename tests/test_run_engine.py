@@ -1,9 +1,10 @@
 """The run engine's invariants, driven through the services (no worker: see test_worker.py)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assistants import scheduling, services
@@ -11,6 +12,7 @@ from assistants.models import Message, Run, Thread
 from assistants.providers.base import PermanentProviderError, TransientProviderError
 from tests.factories import ArticleFactory, StaffFactory, open_ticket
 from tests.providers import ScriptedProvider
+from tests.worker import wait_until
 from tickets import services as desk
 from tickets.models import FlagChange, Ticket
 
@@ -91,6 +93,51 @@ def test_a_burst_while_a_run_is_active_gets_one_follow_up_run(drain, refund_arti
     assert answered["My refund?"] == runs[0].pk
     assert {answered[t] for t in ("hello?", "anyone there?", "refund to my card please")} == {runs[1].pk}
     assert replies(ticket).count() == 2
+
+
+@pytest.mark.postgres  # SQLite lets one writer in at a time: no statement ever waits on a row lock
+def test_a_message_committed_while_the_reply_waits_for_the_thread_lock_gets_the_follow_up(drain, refund_article):
+    """The customer's transaction holds the thread's lock (their message written, the run seen as
+    active) when the run's completing step asks for it. PostgreSQL hands the lock over after the
+    commit; the step must then see the new message and ask for the follow-up run."""
+    ticket = open_ticket(body="My refund?")
+    first = Run.objects.get(thread=ticket.thread)
+    services.run_advance(run_id=first.pk, max_steps=1)  # started, its tool call due next
+    finishing = threading.Thread(target=_advance_in_own_connection, args=(first.pk,))
+    with transaction.atomic():
+        desk.customer_reply(ticket=ticket, customer=ticket.customer, body="And to which card?")
+        assert Run.objects.filter(thread=ticket.thread).count() == 1  # the active run: the message waits
+        finishing.start()
+        wait_until(_waiting_for_a_row_lock, 20, message="the completing step waiting for the thread's lock")
+    finishing.join(20)
+
+    first.refresh_from_db()
+    assert first.status == Run.Status.COMPLETED
+    follow_ups = list(Run.objects.filter(thread=ticket.thread, trigger=Run.Trigger.FOLLOW_UP))
+    assert len(follow_ups) == 1, "the message committed while the reply waited for the lock has no run"
+    drain()
+    assert customer_messages(ticket).get(body="And to which card?").answered_by == follow_ups[0]
+    assert replies(ticket).count() == 2
+
+
+def _advance_in_own_connection(run_id: int) -> None:
+    try:
+        services.run_advance(run_id=run_id)
+    finally:
+        connection.close()
+
+
+def _waiting_for_a_row_lock() -> bool:
+    """Is another session of this database waiting on a lock? (The step is the only other one.) Asked
+    inside the customer's transaction, so the statistics snapshot, which holds for a transaction, is
+    cleared first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] == 1
 
 
 def test_messages_arriving_before_the_run_starts_join_it(drain):
