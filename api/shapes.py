@@ -13,6 +13,7 @@ from assistants.metadata import MetadataError
 from assistants.models import Message, Run, redaction_notice
 from config import parsing
 from tickets import services
+from tickets.models import reference_of
 
 User = get_user_model()
 
@@ -44,7 +45,7 @@ class _TicketRow:
 
     def __init__(self, row: dict):
         self.pk = row["id"]
-        self.reference = f"T-{row['id']}"
+        self.reference = reference_of(row["id"])
         self.customer_id = row["customer_id"]
         self.escalated = row["escalated"]
         self.feedback_rating = row["feedback_rating"]

@@ -13,8 +13,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.timesince import timesince
 
 from assistants.models import Thread
-from tickets.message_cards import person
 from tickets.models import Ticket
+from tickets.selectors import InboxTicket
 
 STATUS_LABELS = dict(Ticket.Status.choices)
 PRIORITY_LABELS = dict(Ticket.Priority.choices)
@@ -35,11 +35,11 @@ class InboxRow:
     updated_ago: str
 
 
-def rows(tickets: list[Ticket]) -> list[Ticket]:
+def rows(tickets: list[InboxTicket]) -> list[InboxTicket]:
     """Attach an InboxRow to each ticket (`t.row`)."""
     now = timezone.now()
     for t in tickets:
-        ai_state = t.thread.ai_state if t.thread.ai_state != Thread.AIState.IDLE else ""
+        ai_state = t.ai_state if t.ai_state != Thread.AIState.IDLE else ""
         updated = timezone.localtime(t.updated_at)
         t.row = InboxRow(
             url=reverse("staff:ticket", args=[t.pk]),
@@ -47,8 +47,8 @@ def rows(tickets: list[Ticket]) -> list[Ticket]:
             priority_label=PRIORITY_LABELS.get(t.priority, str(t.priority)),
             ai_state=ai_state,
             ai_label=AI_STATE_LABELS.get(ai_state, ai_state),
-            customer=person(t.customer),
-            assignee=person(t.assignee),
+            customer=t.customer,
+            assignee=t.assignee,
             updated_iso=updated.isoformat(),
             updated_title=f"{updated.day} {MONTHS_3[updated.month].title()} {updated.year} {updated:%H:%M}",
             updated_ago=timesince(t.updated_at, now),

@@ -55,7 +55,12 @@ def short_time(moment) -> str:
 
 
 def person(user) -> str:
-    return (user.get_full_name() or user.email) if user is not None else ""
+    return shown_name(user.first_name, user.last_name, user.email) if user is not None else ""
+
+
+def shown_name(first_name: str, last_name: str, email: str) -> str:
+    """A person's name as the workspace shows it: the full name, else the email address."""
+    return f"{first_name} {last_name}".strip() or email
 
 
 def _kind(m: Message) -> str:

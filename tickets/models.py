@@ -36,6 +36,11 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(customer=user)
 
 
+def reference_of(ticket_id: int) -> str:
+    """How people name a ticket: T- and its number (the inbox search reads it back)."""
+    return f"T-{ticket_id}"
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -118,7 +123,7 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"T-{self.pk}"
+        return reference_of(self.pk)
 
     @property
     def is_open(self) -> bool:
